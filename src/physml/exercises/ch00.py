@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
+from ..plotting import level_populations
 from ._core import Wrong, as_array, as_float, call, close, exercise, tolerance
 
 NOTEBOOK = "00_how_to_use"
@@ -113,3 +115,12 @@ def check_beta_half(answer: Any) -> str | None:
     if value < BETA_HALF:
         raise Wrong(f"at β = {value:g} the all-up state holds less than half the weight: β is too small.")
     raise Wrong(f"at β = {value:g} the all-up state holds more than half the weight: β is too large.")
+
+
+def draw_populations(beta: float, n: int = 8, B: float = 1.0) -> Figure:
+    """The widget's figure for exercise 0.2: p(x) per energy level of n free spins at β."""
+    ups = np.arange(n + 1)
+    energies = -B * (2 * ups - n)
+    probabilities = np.array([paramagnet_probability(np.r_[np.ones(k), -np.ones(n - k)], beta, B) for k in ups])
+    title = f"β = {beta:.2f}: the all-up state holds p = {probabilities[-1]:.3f}"
+    return level_populations(energies, probabilities, highlight=n, title=title)
