@@ -1,0 +1,36 @@
+"""Strictness for the whole suite, configured once.
+
+- float64 in JAX (the oracles are exact; float32 rounding is not what we test);
+- rank promotion raises, so a silent broadcast is a failure;
+- warnings are errors (pyproject.toml), hypothesis is derandomized (no flaky CI);
+- ``key`` is a fixed PRNG key for tests that need randomness.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+import pytest
+from hypothesis import HealthCheck, settings
+
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+settings.register_profile(
+    "ci", derandomize=True, max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
+
+#: Tolerances by dtype, for comparisons against exact results.
+RTOL = {"float64": 1e-12, "float32": 1e-5}
+
+
+@pytest.fixture
+def key() -> jax.Array:
+    return jax.random.key(20261124)
