@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.book]
@@ -17,7 +16,11 @@ def test_book_builds_without_warnings():
     jb = Path(sys.executable).parent / "jupyter-book"
     proc = subprocess.run(
         [str(jb), "build", str(ROOT), "--warningiserror", "--nitpick", "--keep-going"],
-        capture_output=True, text=True, timeout=1800, check=False, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+        cwd=ROOT,
     )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-5000:]

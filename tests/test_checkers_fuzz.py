@@ -26,7 +26,9 @@ arrays = hnp.arrays(
     dtype=st.sampled_from([np.float64, np.float32, np.int64, np.bool_, np.complex128, np.object_]),
     shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=5),
 )
-values = st.one_of(scalars, arrays, st.lists(scalars, max_size=5), st.dictionaries(st.text(max_size=3), scalars, max_size=3))
+values = st.one_of(
+    scalars, arrays, st.lists(scalars, max_size=5), st.dictionaries(st.text(max_size=3), scalars, max_size=3)
+)
 
 
 class Hostile:
@@ -61,9 +63,9 @@ def function_raising(exc):
 answers = st.one_of(
     values,
     values.map(function_returning),
-    st.sampled_from([ValueError("x"), KeyError("k"), SystemExit(3), MemoryError(), RecursionError(), StopIteration()]).map(
-        function_raising
-    ),
+    st.sampled_from(
+        [ValueError("x"), KeyError("k"), SystemExit(3), MemoryError(), RecursionError(), StopIteration()]
+    ).map(function_raising),
     st.just(Hostile()),
     st.just(function_returning(Hostile())),
     st.just(print),

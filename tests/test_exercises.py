@@ -7,8 +7,8 @@ import dataclasses
 import nbformat
 import numpy as np
 import pytest
-
 from conftest import EXERCISES
+
 from physml.exercises import REGISTRY, Result, check, evaluate, exercises_in, grade_namespace, hint
 from physml.exercises._core import _HINTS
 from physml.grading.notebooks import answer_cells, solution_sources
@@ -20,7 +20,9 @@ def reference_solutions() -> dict[str, object]:
     for path in EXERCISES:
         nb = nbformat.read(path, as_version=4)
         setup = "\n".join(
-            c.source for c in nb.cells if c.cell_type == "code" and not c.metadata.get("physml", {}).get("role")
+            c.source
+            for c in nb.cells
+            if c.cell_type == "code" and not c.metadata.get("physml", {}).get("role")
         )
         for exercise, source in solution_sources(nb).items():
             namespace: dict[str, object] = {}

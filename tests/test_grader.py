@@ -17,8 +17,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ROOT
+
 from physml.grading.notebooks import solved, with_answers
 
 pytestmark = pytest.mark.slow
@@ -36,7 +36,9 @@ FIXTURES = {
             "0.2": GOOD_0_2,
         },
     ),
-    "syntax_error": lambda nb: with_answers(nb, {"0.1": "def boltzmann_probability(x, beta, B)\n    return 1", "0.2": GOOD_0_2}),
+    "syntax_error": lambda nb: with_answers(
+        nb, {"0.1": "def boltzmann_probability(x, beta, B)\n    return 1", "0.2": GOOD_0_2}
+    ),
     "endless_loop": lambda nb: with_answers(nb, {"0.1": "while True:\n    pass", "0.2": GOOD_0_2}),
     "kernel_dies": lambda nb: with_answers(nb, {"0.1": "import os\nos._exit(1)", "0.2": GOOD_0_2}),
     "fake_print": lambda nb: with_answers(
@@ -69,9 +71,20 @@ def graded(tmp_path_factory):
     order = list(paths)
     json_out, csv_out = folder / "report.json", folder / "report.csv"
     proc = subprocess.run(
-        [Path(sys.executable).parent / "physml-grade", *map(str, paths.values()),
-         "--timeout", str(TIMEOUT), "--json", str(json_out), "--csv", str(csv_out)],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            Path(sys.executable).parent / "physml-grade",
+            *map(str, paths.values()),
+            "--timeout",
+            str(TIMEOUT),
+            "--json",
+            str(json_out),
+            "--csv",
+            str(csv_out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     reports = {name: report for name, report in zip(order, json.loads(json_out.read_text()), strict=True)}
     with csv_out.open() as handle:
@@ -162,13 +175,19 @@ def test_exit_status_is_zero_when_everything_could_be_graded(tmp_path):
     path = tmp_path / "mine.ipynb"
     shutil.copy(DEMO, path)
     proc = subprocess.run(
-        [Path(sys.executable).parent / "physml-grade", str(path)], capture_output=True, text=True, timeout=300, check=False
+        [Path(sys.executable).parent / "physml-grade", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0/2" in proc.stdout
 
 
 def test_usage_errors_exit_2():
-    proc = subprocess.run([Path(sys.executable).parent / "physml-grade"], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [Path(sys.executable).parent / "physml-grade"], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 2
     assert "usage" in proc.stderr

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-
 from conftest import CHAPTERS, EXERCISES, ROOT
+
 from physml.grading import grade_notebook
 from physml.grading.notebooks import solved
 
@@ -24,7 +24,9 @@ def ids(paths):
 
 def test_there_are_notebooks():
     assert CHAPTERS and EXERCISES
-    assert {p.name for p in EXERCISES} <= {p.name for p in CHAPTERS}, "every exercise notebook has its chapter"
+    assert {p.name for p in EXERCISES} <= {p.name for p in CHAPTERS}, (
+        "every exercise notebook has its chapter"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))

@@ -39,7 +39,7 @@ def enumerate_spins(n: int) -> Int[Array, "2**n n"]:
     return (2 * bits - 1).astype(jnp.int32)
 
 
-def paramagnet_energy(x: Float[ArrayLike, "... n"], B: float) -> Float[Array, "..."]:
+def paramagnet_energy(x: Float[ArrayLike, "... n"], B: float) -> Float[Array, ...]:
     r"""Energy :math:`E(x) = -B \sum_i x_i` of free spins in a field ``B`` (last axis: spins)."""
     return -B * jnp.sum(jnp.asarray(x), axis=-1)
 

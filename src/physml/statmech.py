@@ -45,9 +45,7 @@ def log_partition(energies: Float[ArrayLike, " states"], beta: float) -> Float[A
     return jax.nn.logsumexp(-beta * energies)
 
 
-def boltzmann_probabilities(
-    energies: Float[ArrayLike, " states"], beta: float
-) -> Float[Array, " states"]:
+def boltzmann_probabilities(energies: Float[ArrayLike, " states"], beta: float) -> Float[Array, " states"]:
     r"""Boltzmann probabilities :math:`p_\beta(x) = e^{-\beta E(x)} / Z(\beta)`.
 
     Args:

@@ -82,7 +82,9 @@ def grade_namespace(ids: list[str], namespace: dict[str, Any]) -> list[dict[str,
             continue
         if ex.answer not in namespace:
             results.append(
-                Result(ex.id, "not attempted", f"`{ex.answer}` is not defined in the notebook.", 0.0, ex.points).as_dict()
+                Result(
+                    ex.id, "not attempted", f"`{ex.answer}` is not defined in the notebook.", 0.0, ex.points
+                ).as_dict()
             )
             continue
         results.append(evaluate(ex.id, namespace[ex.answer]).as_dict())

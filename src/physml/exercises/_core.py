@@ -317,14 +317,28 @@ def evaluate(exercise_id: Any, answer: Any) -> Result:
     ex = REGISTRY.get(key) if key is not None else None
     if ex is None:
         known = ", ".join(sorted(REGISTRY, key=_id_order))
-        return Result(str(exercise_id)[:20], "error", f"no exercise {exercise_id!r}; known: {known}.", 0.0, 0.0)
+        return Result(
+            str(exercise_id)[:20], "error", f"no exercise {exercise_id!r}; known: {known}.", 0.0, 0.0
+        )
     if is_placeholder(answer):
-        return Result(ex.id, "not attempted", "not attempted yet — replace the placeholder with your answer.", 0.0, ex.points)
+        return Result(
+            ex.id,
+            "not attempted",
+            "not attempted yet — replace the placeholder with your answer.",
+            0.0,
+            ex.points,
+        )
     try:
         with time_limit(ex.time_limit):
             note = ex.checker(answer)
     except NotAttempted:
-        return Result(ex.id, "not attempted", "not attempted yet — your function still raises NotImplementedError.", 0.0, ex.points)
+        return Result(
+            ex.id,
+            "not attempted",
+            "not attempted yet — your function still raises NotImplementedError.",
+            0.0,
+            ex.points,
+        )
     except Wrong as exc:
         return Result(ex.id, "incorrect", _clip(str(exc)), 0.0, ex.points)
     except TimeUp:

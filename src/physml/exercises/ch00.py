@@ -80,7 +80,12 @@ def _diagnose_0_1(got: float, x: np.ndarray, beta: float, B: float) -> str:
         return f"{where} you returned exp(+βE) = {got:.4g}: the sign is wrong and Z is missing."
     if beta not in (0.0, 1.0) and close(got, paramagnet_probability(x, 1 / beta, B), rtol):
         return f"{where} you got {got:.4g}: it looks as if you used T = 1/β in place of β."
-    if got > 0 and expected > 0 and close(got / expected, round(got / expected), 1e-6) and round(got / expected) > 1:
+    if (
+        got > 0
+        and expected > 0
+        and close(got / expected, round(got / expected), 1e-6)
+        and round(got / expected) > 1
+    ):
         return f"{where} you got {got:.4g}, {round(got / expected)} times too large."
     if got < 0 or got > 1:
         return f"{where} you got {got:.4g}, which is not a probability (it must lie in [0, 1])."
@@ -121,6 +126,8 @@ def draw_populations(beta: float, n: int = 8, B: float = 1.0) -> Figure:
     """The widget's figure for exercise 0.2: p(x) per energy level of n free spins at β."""
     ups = np.arange(n + 1)
     energies = -B * (2 * ups - n)
-    probabilities = np.array([paramagnet_probability(np.r_[np.ones(k), -np.ones(n - k)], beta, B) for k in ups])
+    probabilities = np.array(
+        [paramagnet_probability(np.r_[np.ones(k), -np.ones(n - k)], beta, B) for k in ups]
+    )
     title = f"β = {beta:.2f}: the all-up state holds p = {probabilities[-1]:.3f}"
     return level_populations(energies, probabilities, highlight=n, title=title)

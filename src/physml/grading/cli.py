@@ -76,8 +76,14 @@ def write_csv(reports: list[NotebookReport], path: Path) -> None:
         for report in reports:
             if not report.results:
                 writer.writerow(
-                    {"notebook": report.path, "exercise": "", "points": 0, "max_points": 0,
-                     "status": "not graded", "message": "; ".join(report.problems)}
+                    {
+                        "notebook": report.path,
+                        "exercise": "",
+                        "points": 0,
+                        "max_points": 0,
+                        "status": "not graded",
+                        "message": "; ".join(report.problems),
+                    }
                 )
             for r in report.results:
                 writer.writerow({"notebook": report.path, **{k: r[k] for k in CSV_FIELDS[1:]}})

@@ -136,7 +136,11 @@ def _read(report: NotebookReport, path: Path) -> nbformat.NotebookNode | None:
 
 def exercise_ids(nb: nbformat.NotebookNode, path: Path) -> list[str]:
     """The exercise ids a notebook holds: from its metadata, its cells, or its file name."""
-    slug = nb.metadata.get("physml", {}).get("exercises") if isinstance(nb.metadata.get("physml"), dict) else None
+    slug = (
+        nb.metadata.get("physml", {}).get("exercises")
+        if isinstance(nb.metadata.get("physml"), dict)
+        else None
+    )
     if isinstance(slug, str) and exercises_in(slug):
         return [ex.id for ex in exercises_in(slug)]
     found: list[str] = []
@@ -155,7 +159,13 @@ def exercise_ids(nb: nbformat.NotebookNode, path: Path) -> list[str]:
 
 def _placeholder_results(ids: list[str], why: str) -> list[dict[str, Any]]:
     return [
-        {"exercise": i, "status": "not attempted", "message": why, "points": 0.0, "max_points": REGISTRY[i].points}
+        {
+            "exercise": i,
+            "status": "not attempted",
+            "message": why,
+            "points": 0.0,
+            "max_points": REGISTRY[i].points,
+        }
         for i in ids
     ]
 
@@ -223,7 +233,11 @@ def _run_cells(
         if cell.cell_type != "code" or index in skip:
             continue
         meta = cell.get("metadata", {}).get("physml", {})
-        role = f" ({meta.get('role')} of exercise {meta.get('exercise')})" if isinstance(meta, dict) and meta.get("exercise") else ""
+        role = (
+            f" ({meta.get('role')} of exercise {meta.get('exercise')})"
+            if isinstance(meta, dict) and meta.get("exercise")
+            else ""
+        )
         label = f"cell {index + 1}{role}"
         started = time.perf_counter()
         try:
@@ -232,7 +246,10 @@ def _run_cells(
             _add(problems, f"{label}: the kernel died (skipped it and ran the rest in a new kernel)")
             return index
         except CellTimeoutError:
-            _add(problems, f"{label}: still running after {timeout:g} s and could not be interrupted (skipped it)")
+            _add(
+                problems,
+                f"{label}: still running after {timeout:g} s and could not be interrupted (skipped it)",
+            )
             return index
         except Exception as exc:
             _add(problems, f"{label}: could not run ({type(exc).__name__}: {_first_line(exc)})")
