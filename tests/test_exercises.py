@@ -213,3 +213,13 @@ def test_grade_namespace_reports_missing_answers():
     results = grade_namespace(["0.1", "0.2"], {"beta_half": BETA_HALF})
     assert [r["status"] for r in results] == ["not attempted", "correct"]
     assert "`boltzmann_probability` is not defined" in results[0]["message"]
+
+
+@pytest.mark.parametrize("exc", [SystemExit(1), MemoryError(), KeyboardInterrupt(), GeneratorExit()])
+def test_base_exceptions_from_the_learner_are_reported(exc):
+    def answer(x, beta, B):
+        raise exc
+
+    result = check("0.1", answer)
+    assert result.status == "incorrect"
+    assert type(exc).__name__ in result.message or "interrupted" in result.message

@@ -213,11 +213,11 @@ def call(fn: Any, *args: Any, what: str = "your function") -> Any:
         return fn(*args)
     except NotImplementedError as exc:
         raise NotAttempted from exc
-    except (Wrong, NotAttempted, TimeUp):
+    except (Wrong, NotAttempted, TimeUp, KeyboardInterrupt):
         raise
     except RecursionError as exc:
         raise Wrong(f"{what} recursed without end (RecursionError).") from exc
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit, MemoryError, ... from the learner's code
         text = _first_line(exc)
         raise Wrong(f"{what} raised {type(exc).__name__}{': ' + text if text else ''}.") from exc
 
@@ -309,9 +309,9 @@ def close(got: float | np.ndarray, expected: float | np.ndarray, rtol: float, at
 def evaluate(exercise_id: Any, answer: Any) -> Result:
     """Check ``answer`` against exercise ``exercise_id`` and return a :class:`Result`.
 
-    Never raises (except ``KeyboardInterrupt``... which is reported as a result too):
-    unknown ids, placeholders, wrong types, NaN, exceptions and endless loops in the
-    learner's code all become a result with one short message.
+    Never raises: unknown ids, placeholders, wrong types, NaN, exceptions (``SystemExit``
+    included), endless loops and interrupts in the learner's code all become a result with
+    one short message.
     """
     key = str(exercise_id).strip() if isinstance(exercise_id, (str, int, float)) else None
     ex = REGISTRY.get(key) if key is not None else None
