@@ -39,14 +39,25 @@ STYLE: dict[str, Any] = {
 
 
 def use_style() -> None:
-    """Apply the book's matplotlib style (white figures, light grid, readable sizes)."""
+    """Apply the book's matplotlib style (white figures, light grid, readable sizes).
+
+    In a notebook it also lets a bare :class:`~matplotlib.figure.Figure` (one made by
+    :func:`figure`, outside pyplot) display itself as a PNG when it ends a cell.
+    """
     mpl.rcParams.update(STYLE)
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # pragma: no cover - plain Python, nothing to display into
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("png")
 
 
 def figure(**kwargs: Any) -> tuple[Figure, Any]:
     """A figure and one axes drawn in the book's style, without touching pyplot's state.
 
-    Keyword arguments go to :meth:`matplotlib.figure.Figure.subplots`. The figure is not
+    Keyword arguments go to ``matplotlib.figure.Figure.subplots``. The figure is not
     registered with pyplot, so widgets can redraw it without leaking figures.
     """
     with mpl.rc_context(STYLE):
