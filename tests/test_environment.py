@@ -7,11 +7,10 @@ import sys
 import tomllib
 
 import yaml
-
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
-import sync_environment  # noqa: E402
+import sync_environment
 
 
 def test_environment_yml_agrees_with_the_lock_file():
@@ -33,7 +32,9 @@ def test_python_versions_agree():
 
 
 def test_top_level_requirements_are_locked():
-    locked = {p.split("==")[0].lower() for p in sync_environment.pins((ROOT / "requirements.lock").read_text())}
+    locked = {
+        p.split("==")[0].lower() for p in sync_environment.pins((ROOT / "requirements.lock").read_text())
+    }
     for line in (ROOT / "requirements.in").read_text().splitlines():
         line = line.split("#")[0].strip()
         if line:

@@ -49,14 +49,23 @@ def render(pinned: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="only check; exit 1 if they disagree")
     args = parser.parse_args(argv)
     wanted = render(pins(LOCK.read_text()))
     if args.check:
         current = ENV.read_text() if ENV.exists() else ""
         if current != wanted:
-            sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), wanted.splitlines(True), "environment.yml", "from requirements.lock"))
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    current.splitlines(True),
+                    wanted.splitlines(True),
+                    "environment.yml",
+                    "from requirements.lock",
+                )
+            )
             return 1
         return 0
     ENV.write_text(wanted)
