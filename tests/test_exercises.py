@@ -183,8 +183,8 @@ def test_unknown_exercise_ids_are_reported(bad_id):
 def test_results_render_as_text_and_html():
     good = check("0.2", BETA_HALF)
     bad = check("0.2", 0.5)
-    assert str(good).startswith("✓ Exercise 0.2")
-    assert str(bad).startswith("✗ Exercise 0.2")
+    assert str(good).startswith("✓ Exercise 0.2 — correct.")
+    assert str(bad).startswith("✗ Exercise 0.2 — incorrect.")
     assert "physml-correct" in good._repr_html_()
     assert "physml-incorrect" in bad._repr_html_()
     assert "<script" not in check("0.2", "<script>alert(1)</script>")._repr_html_()

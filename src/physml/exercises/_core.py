@@ -76,7 +76,7 @@ class Result:
 
     def __str__(self) -> str:
         mark = {"correct": "✓", "incorrect": "✗", "not attempted": "…", "error": "!"}
-        return f"{mark[self.status]} Exercise {self.exercise}: {self.message}"
+        return f"{mark[self.status]} Exercise {self.exercise} — {self.status}. {self.message}"
 
     def __repr__(self) -> str:  # what a terminal or a plain-text frontend shows
         return str(self)
@@ -121,7 +121,7 @@ class Exercise:
     hints: tuple[str, ...] = ()
     points: float = 1.0
     time_limit: float = 10.0
-    correct_message: str = "Correct."
+    correct_message: str = "Well done."
 
 
 REGISTRY: dict[str, Exercise] = {}
@@ -324,7 +324,7 @@ def evaluate(exercise_id: Any, answer: Any) -> Result:
         return Result(
             ex.id,
             "not attempted",
-            "not attempted yet — replace the placeholder with your answer.",
+            "Replace the placeholder with your answer.",
             0.0,
             ex.points,
         )
@@ -335,7 +335,7 @@ def evaluate(exercise_id: Any, answer: Any) -> Result:
         return Result(
             ex.id,
             "not attempted",
-            "not attempted yet — your function still raises NotImplementedError.",
+            "Your function still raises NotImplementedError: write its body.",
             0.0,
             ex.points,
         )

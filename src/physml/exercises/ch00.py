@@ -61,7 +61,7 @@ def check_boltzmann_probability(answer: Any) -> str | None:
         expected = paramagnet_probability(x_arr, beta, B)
         if not close(got, expected, rtol=tolerance(got_raw)):
             raise Wrong(_diagnose_0_1(float(got), x_arr, beta, B))
-    return "Correct: low energy wins, with weight exp(-βE)/Z."
+    return "Low energy wins, with weight exp(-βE)/Z."
 
 
 def _diagnose_0_1(got: float, x: np.ndarray, beta: float, B: float) -> str:
@@ -110,7 +110,7 @@ def check_beta_half(answer: Any) -> str | None:
     """``answer`` is β with p(all up) = 1/2 for 8 spins at B = 1, to ±0.01."""
     value = as_float(answer, what="beta_half")
     if abs(value - BETA_HALF) <= 0.01:
-        return f"Correct: β ≈ {BETA_HALF:.3f} (exactly −½ ln(2^(1/8) − 1))."
+        return f"β ≈ {BETA_HALF:.3f}, exactly −½ ln(2^(1/8) − 1)."
     if abs(value + BETA_HALF) <= 0.01:
         raise Wrong("that β is negative: at negative temperature the all-down state wins. Look for β > 0.")
     if value > 0 and abs(1 / value - BETA_HALF) <= 0.01:
