@@ -78,3 +78,33 @@ def test_mean_energy_is_minus_derivative_of_log_z(beta):
     exact = -6 * 0.7 * np.tanh(beta * 0.7)
     assert float(by_autodiff) == pytest.approx(exact, rel=1e-12)
     assert float(by_sum) == pytest.approx(exact, rel=1e-12)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 2.0, 50.0])
+def test_entropy_and_heat_capacity_of_free_spins(beta):
+    n, B = 7, 0.8
+    energies = spins.paramagnet_energy(spins.enumerate_spins(n), B)
+    p = np.asarray(statmech.boltzmann_probabilities(energies, beta))
+    by_sum = -np.sum(p[p > 0] * np.log(p[p > 0]))
+    y = beta * B
+    exact_s = n * (np.log(2 * np.cosh(y)) - y * np.tanh(y))
+    exact_c = n * (y / np.cosh(y)) ** 2
+    assert float(statmech.entropy(energies, beta)) == pytest.approx(exact_s, rel=1e-9, abs=1e-9)
+    assert by_sum == pytest.approx(exact_s, rel=1e-9, abs=1e-9)
+    assert float(statmech.heat_capacity(energies, beta)) == pytest.approx(exact_c, rel=1e-9, abs=1e-12)
+    second = jax.grad(jax.grad(lambda b: statmech.log_partition(energies, b)))(beta)
+    assert float(beta**2 * second) == pytest.approx(exact_c, rel=1e-7, abs=1e-12)
+    if beta > 0:
+        F = float(statmech.free_energy(energies, beta))
+        assert float(statmech.entropy(energies, beta)) == pytest.approx(
+            beta * (float(statmech.mean_energy(energies, beta)) - F), rel=1e-9, abs=1e-9
+        )
+    assert float(statmech.free_entropy(energies, beta)) == pytest.approx(
+        n * np.log(2 * np.cosh(y)), rel=1e-12
+    )
+
+
+def test_entropy_limits():
+    energies = spins.paramagnet_energy(spins.enumerate_spins(5), 1.0)
+    assert float(statmech.entropy(energies, 0.0)) == pytest.approx(5 * np.log(2), rel=1e-12)
+    assert float(statmech.entropy(energies, 1e4)) == pytest.approx(0.0, abs=1e-12)

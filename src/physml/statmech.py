@@ -20,7 +20,15 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-__all__ = ["boltzmann_probabilities", "free_energy", "log_partition", "mean_energy"]
+__all__ = [
+    "boltzmann_probabilities",
+    "entropy",
+    "free_energy",
+    "free_entropy",
+    "heat_capacity",
+    "log_partition",
+    "mean_energy",
+]
 
 
 def log_partition(energies: Float[ArrayLike, " states"], beta: float) -> Float[Array, ""]:
@@ -68,3 +76,26 @@ def mean_energy(energies: Float[ArrayLike, " states"], beta: float) -> Float[Arr
     r"""Mean energy :math:`\langle E \rangle = \sum_x p_\beta(x) E(x) = -\partial_\beta \ln Z`."""
     energies = jnp.asarray(energies)
     return jnp.sum(boltzmann_probabilities(energies, beta) * energies)
+
+
+def free_entropy(energies: Float[ArrayLike, " states"], beta: float) -> Float[Array, ""]:
+    r"""Free entropy :math:`\Phi = \ln Z = -\beta F` (dimensionless)."""
+    return log_partition(energies, beta)
+
+
+def entropy(energies: Float[ArrayLike, " states"], beta: float) -> Float[Array, ""]:
+    r"""Gibbs entropy :math:`S = -\sum_x p(x)\ln p(x) = \beta(\langle E\rangle - F)`.
+
+    Computed as :math:`\ln Z + \beta\langle E\rangle`, which is finite at any :math:`\beta`
+    (states of zero probability contribute nothing).
+    """
+    return log_partition(energies, beta) + beta * mean_energy(energies, beta)
+
+
+def heat_capacity(energies: Float[ArrayLike, " states"], beta: float) -> Float[Array, ""]:
+    r"""Heat capacity :math:`C = \beta^2(\langle E^2\rangle - \langle E\rangle^2)
+    = \beta^2\,\partial_\beta^2 \ln Z`."""
+    energies = jnp.asarray(energies)
+    p = boltzmann_probabilities(energies, beta)
+    mean = jnp.sum(p * energies)
+    return beta**2 * jnp.sum(p * (energies - mean) ** 2)
