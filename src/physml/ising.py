@@ -136,10 +136,10 @@ def checkerboard_sweep(
     if L % 2 or s.shape[-2] % 2:
         raise ValueError(f"checkerboard updates need even side lengths, got {s.shape[-2:]}")
     parity = (jnp.arange(L)[:, None] + jnp.arange(L)[None, :]) % 2
-    keys = jax.random.split(key, 2)
+    # One uniform number per site and sweep: each site is proposed exactly once a sweep.
+    u = jax.random.uniform(key, s.shape, dtype=s.dtype)
     for colour in (0, 1):
         delta = 2.0 * s * (J * _neighbour_sum(s) + h)
-        u = jax.random.uniform(keys[colour], s.shape, dtype=s.dtype)
         flip = (parity == colour) & (u < jnp.exp(-beta * delta))
         s = jnp.where(flip, -s, s)
     return s
