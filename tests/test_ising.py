@@ -150,3 +150,29 @@ def test_metropolis_magnetization_matches_onsager_at_L32(T):
     exact = float(ising.onsager_magnetization(T))
     assert abs(means.mean() - exact) < 3 * sigma + 1e-12, (means.mean(), exact, sigma)
     assert sigma < 2e-3  # the test is sharp enough to mean something
+
+
+def test_binder_crossing_interpolates():
+    t = np.array([1.0, 2.0, 3.0])
+    assert ising.binder_crossing(t, [0.5, 0.4, 0.3], [0.6, 0.4 - 1e-9, 0.1]) == pytest.approx(2.0, abs=1e-6)
+    assert ising.binder_crossing(t, [0.5, 0.5, 0.5], [0.1, 0.1, 0.1]) != ising.binder_crossing(
+        t, [0.5] * 3, [0.1] * 3
+    )
+
+
+@pytest.mark.slow
+def test_binder_crossing_locates_onsager_tc():
+    """Binder cumulants of L = 8, 16, 32 (16 replicas x 4000 measured sweeps per temperature,
+    fixed seed) cross within 2 % of Onsager's T_c."""
+    T = np.linspace(2.1, 2.45, 8)
+    U = {
+        L: np.asarray(
+            ising.binder_cumulant(
+                ising.temperature_scan(jax.random.key(L), L, T, 5000, 1000, 16).magnetization
+            )
+        )
+        for L in (8, 16, 32)
+    }
+    for small, large in ((8, 16), (16, 32)):
+        crossing = ising.binder_crossing(T, U[small], U[large])
+        assert abs(crossing / ising.ONSAGER_TC - 1) < 0.02, (small, large, crossing)
