@@ -33,16 +33,25 @@ class Disorder(NamedTuple):
 
 
 def sample_disorder(
-    key: Array, n: int, J_mean: float = 1.0, J_spread: float = 0.5, h_spread: float = 0.5, samples: int | None = None
+    key: Array,
+    n: int,
+    J_mean: float = 1.0,
+    J_spread: float = 0.5,
+    h_spread: float = 0.5,
+    samples: int | None = None,
 ) -> Disorder:
     """Gaussian couplings :math:`J_i \\sim \\mathcal N(J_{mean}, J_{spread}^2)` and fields
     :math:`h_i \\sim \\mathcal N(0, h_{spread}^2)`, shape ``(n,)`` or ``(samples, n)``."""
     shape = (n,) if samples is None else (samples, n)
     key_j, key_h = jax.random.split(key)
-    return Disorder(J_mean + J_spread * jax.random.normal(key_j, shape), h_spread * jax.random.normal(key_h, shape))
+    return Disorder(
+        J_mean + J_spread * jax.random.normal(key_j, shape), h_spread * jax.random.normal(key_h, shape)
+    )
 
 
-def random_chain_log_partition(beta: float, J: Float[ArrayLike, " n"], h: Float[ArrayLike, " n"]) -> Float[Array, ""]:
+def random_chain_log_partition(
+    beta: float, J: Float[ArrayLike, " n"], h: Float[ArrayLike, " n"]
+) -> Float[Array, ""]:
     r"""Exact :math:`\ln Z = \ln\operatorname{tr}\prod_i T_i` of a periodic chain with site-dependent
     :math:`J_i, h_i`, where :math:`T_i(s, s') = e^{\beta (J_i s s' + h_i s)}`.
 
@@ -65,7 +74,7 @@ def random_chain_log_partition(beta: float, J: Float[ArrayLike, " n"], h: Float[
     return log_scale + jnp.log(jnp.trace(product))
 
 
-def free_energy_density(beta: float, disorder: Disorder) -> Float[Array, "..."]:
+def free_energy_density(beta: float, disorder: Disorder) -> Float[Array, ...]:
     r"""Free energy per spin :math:`f = -\ln Z / (\beta N)` of one or many (leading axis) samples."""
     J, h = disorder
     one = lambda Ji, hi: -random_chain_log_partition(beta, Ji, hi) / (beta * Ji.shape[-1])
