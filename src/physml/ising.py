@@ -40,6 +40,9 @@ __all__ = [
     "metropolis",
     "onsager_magnetization",
     "random_spins",
+    "specific_heat",
+    "sublattices",
+    "susceptibility",
     "temperature_scan",
     "wolff_step",
 ]
@@ -126,23 +129,41 @@ def lattice_energy(s: Float[ArrayLike, "... L L"], J: float = 1.0, h: float = 0.
     return -J * jnp.sum(bonds, axis=(-2, -1)) - h * jnp.sum(s, axis=(-2, -1))
 
 
+@functools.lru_cache(maxsize=None)
+def sublattices(L0: int, L1: int) -> tuple[np.ndarray, ...]:
+    """Colour classes of the periodic ``L0 × L1`` square lattice: no two neighbours share one.
+
+    Greedy colouring in row-major order: for even sides it is the two-colour checkerboard;
+    an odd side needs more colours (the wrap-around bond joins two sites of the same
+    checkerboard colour), and the greedy pass uses four. Returned as boolean masks, one per colour.
+    """
+    if min(L0, L1) < 2:
+        raise ValueError(f"a periodic lattice needs sides of at least 2, got {(L0, L1)}")
+    colour = -np.ones((L0, L1), dtype=int)
+    for i in range(L0):
+        for j in range(L1):
+            taken = {colour[(i + a) % L0, (j + b) % L1] for a, b in ((1, 0), (-1, 0), (0, 1), (0, -1))}
+            colour[i, j] = min(c for c in range(5) if c not in taken)
+    return tuple(colour == c for c in range(colour.max() + 1))
+
+
 def checkerboard_sweep(
     key: Array, s: Float[Array, "L L"], beta: float, J: float = 1.0, h: float = 0.0
 ) -> Array:
-    r"""One Metropolis sweep: every site of one colour, then of the other, proposed a flip.
+    r"""One Metropolis sweep: every site of one colour, then of the next, proposed a flip.
 
     A flip costing :math:`\Delta E = 2 s_i (J \sum_{j\sim i} s_j + h)` is accepted with
-    probability :math:`\min(1, e^{-\beta\Delta E})`. ``L`` must be even.
+    probability :math:`\min(1, e^{-\beta\Delta E})`. Sites of one colour
+    (:func:`sublattices`) do not interact, so updating them at once is exact; every site is
+    proposed exactly once a sweep. Even sides give the two-colour checkerboard, odd sides
+    more colours (and so more passes a sweep).
     """
-    L = s.shape[-1]
-    if L % 2 or s.shape[-2] % 2:
-        raise ValueError(f"checkerboard updates need even side lengths, got {s.shape[-2:]}")
-    parity = (jnp.arange(L)[:, None] + jnp.arange(L)[None, :]) % 2
+    masks = sublattices(s.shape[-2], s.shape[-1])
     # One uniform number per site and sweep: each site is proposed exactly once a sweep.
     u = jax.random.uniform(key, s.shape, dtype=s.dtype)
-    for colour in (0, 1):
+    for mask in masks:
         delta = 2.0 * s * (J * _neighbour_sum(s) + h)
-        flip = (parity == colour) & (u < jnp.exp(-beta * delta))
+        flip = jnp.asarray(mask) & (u < jnp.exp(-beta * delta))
         s = jnp.where(flip, -s, s)
     return s
 
@@ -226,6 +247,31 @@ def binder_cumulant(m: Float[ArrayLike, "... samples"]) -> Float[Array, ...]:
     m = jnp.asarray(m)
     m2 = jnp.mean(m**2, axis=-1)
     return 1.0 - jnp.mean(m**4, axis=-1) / (3.0 * m2**2)
+
+
+def specific_heat(energy: Float[ArrayLike, "... samples"], T: Float[ArrayLike, ...], n_spins: int) -> Float[Array, ...]:
+    r"""Specific heat per spin from the energy fluctuations, :math:`c = N\,\operatorname{Var}(e)/T^2`.
+
+    ``energy`` holds samples of the energy per spin :math:`e = E/N` on the last axis (as in
+    :class:`IsingSamples`); ``T`` broadcasts against the leading axes. This is
+    :math:`C/N = \beta^2 \operatorname{Var}(E)/N`, the fluctuation form of
+    :math:`\partial\langle E\rangle/\partial T` per spin.
+    """
+    energy = jnp.asarray(energy)
+    return n_spins * jnp.var(energy, axis=-1) / jnp.asarray(T) ** 2
+
+
+def susceptibility(
+    magnetization: Float[ArrayLike, "... samples"], T: Float[ArrayLike, ...], n_spins: int
+) -> Float[Array, ...]:
+    r"""Susceptibility per spin of a finite lattice, :math:`\chi = N(\langle m^2\rangle - \langle |m|\rangle^2)/T`.
+
+    With no field a finite lattice has :math:`\langle m\rangle = 0` by symmetry at every
+    temperature, so the fluctuation is measured around :math:`\langle |m|\rangle`, the
+    usual finite-size estimator; its peak marks the transition and grows with :math:`L`.
+    """
+    m = jnp.asarray(magnetization)
+    return n_spins * (jnp.mean(m**2, axis=-1) - jnp.mean(jnp.abs(m), axis=-1) ** 2) / jnp.asarray(T)
 
 
 def temperature_scan(
