@@ -42,7 +42,11 @@ def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         kept = []
         for out in cell.outputs:
             if out.output_type == "stream" and out.name == "stdout":
-                kept.append(out)
+                # The kernel may split one print sequence into several messages: store one.
+                if kept and kept[-1].output_type == "stream":
+                    kept[-1].text += out.text
+                else:
+                    kept.append(out)
             elif out.output_type == "execute_result":
                 data = {k: v for k, v in out.data.items() if k in TEXT_TYPES}
                 if data:
