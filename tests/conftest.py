@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import jax
+import nbformat
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -34,3 +36,21 @@ RTOL = {"float64": 1e-12, "float32": 1e-5}
 @pytest.fixture
 def key() -> jax.Array:
     return jax.random.key(20261124)
+
+
+def reference_answers(path: Path) -> dict[str, Any]:
+    """Each reference solution of an exercise notebook, executed after the notebook's setup
+    cells (code cells without a ``physml`` role): exercise id -> the answer it defines."""
+    from physml.exercises import REGISTRY
+    from physml.grading.notebooks import solution_sources
+
+    nb = nbformat.read(path, as_version=4)
+    setup = "\n".join(
+        c.source for c in nb.cells if c.cell_type == "code" and not c.metadata.get("physml", {}).get("role")
+    )
+    answers: dict[str, Any] = {}
+    for exercise, source in solution_sources(nb).items():
+        namespace: dict[str, Any] = {}
+        exec(compile(setup + "\n" + source, f"<solution {exercise}>", "exec"), namespace)
+        answers[exercise] = namespace[REGISTRY[exercise].answer]
+    return answers

@@ -7,7 +7,7 @@ import dataclasses
 import nbformat
 import numpy as np
 import pytest
-from conftest import EXERCISES
+from conftest import EXERCISES, reference_answers
 
 from physml.exercises import REGISTRY, Result, check, evaluate, exercises_in, grade_namespace, hint
 from physml.exercises._core import _HINTS
@@ -16,19 +16,7 @@ from physml.grading.notebooks import answer_cells, solution_sources
 
 def reference_solutions() -> dict[str, object]:
     """Each exercise's reference solution, executed from its notebook: id -> answer."""
-    answers: dict[str, object] = {}
-    for path in EXERCISES:
-        nb = nbformat.read(path, as_version=4)
-        setup = "\n".join(
-            c.source
-            for c in nb.cells
-            if c.cell_type == "code" and not c.metadata.get("physml", {}).get("role")
-        )
-        for exercise, source in solution_sources(nb).items():
-            namespace: dict[str, object] = {}
-            exec(compile(setup + "\n" + source, f"<solution {exercise}>", "exec"), namespace)
-            answers[exercise] = namespace[REGISTRY[exercise].answer]
-    return answers
+    return {k: v for path in EXERCISES for k, v in reference_answers(path).items()}
 
 
 SOLUTIONS = reference_solutions()

@@ -221,3 +221,13 @@ def test_binder_crossing_locates_onsager_tc():
     for small, large in ((8, 16), (16, 32)):
         crossing = ising.binder_crossing(T, U[small], U[large])
         assert abs(crossing / ising.ONSAGER_TC - 1) < 0.02, (small, large, crossing)
+
+
+@pytest.mark.parametrize(
+    ("beta", "J", "h"), [(100.0, -4.0, 2.0), (100.0, 5.0, -3.0), (50.0, -1.0, 3.0), (0.3, -0.5, 0.1)]
+)
+def test_chain_free_energy_is_finite_in_float32(beta, J, h):
+    """The scaled eigenvalues keep float32 finite and accurate, antiferromagnets included."""
+    single = ising.chain_free_energy_density(np.float32(beta), np.float32(J), np.float32(h))
+    assert single.dtype == jnp.float32
+    assert float(single) == pytest.approx(float(ising.chain_free_energy_density(beta, J, h)), rel=1e-5)

@@ -62,15 +62,21 @@ def chain_energy(s: Float[ArrayLike, "... n"], J: float, h: float = 0.0) -> Floa
 
 def _chain_eigenvalues(beta: float, J: float, h: float) -> tuple[Array, Array, Array]:
     r"""Transfer-matrix eigenvalues as ``(log_scale, plus, minus)`` with
-    :math:`\lambda_\pm = e^{\text{log\_scale}} \times (\text{plus}, \text{minus})`, so that
-    nothing overflows however large :math:`\beta J` and :math:`\beta h` are."""
-    scale = beta * (jnp.abs(J) + jnp.abs(h))
-    a = jnp.exp(beta * (J - jnp.abs(J)))  # e^{βJ - β|J|}
-    b = jnp.exp(-beta * (J + jnp.abs(J) + jnp.abs(h)))  # e^{-βJ - β|J| - β|h|}
+    :math:`\lambda_\pm = e^{\text{log\_scale}} \times (\text{plus}, \text{minus})`.
+
+    The scale is the largest entry of :math:`T`, :math:`e^{\beta s}` with
+    :math:`s = \max(J + |h|, -J)`, so every exponential below has a non-positive argument and
+    nothing overflows or underflows to a wrong answer, however large :math:`\beta J` and
+    :math:`\beta h` are and whatever the sign of :math:`J`, in float32 as in float64.
+    """
+    s = jnp.maximum(J + jnp.abs(h), -J)
+    scale = beta * s
+    a = jnp.exp(beta * (J + jnp.abs(h) - s))  # e^{β(J+|h|)} / e^{βs} ≤ 1
     small = jnp.exp(-2 * beta * jnp.abs(h))
-    cosh = a * (1 + small) / 2  # a cosh(βh) e^{-β|h|}
-    sinh = a * (1 - small) / 2  # a |sinh(βh)| e^{-β|h|}
-    root = jnp.sqrt(sinh**2 + b**2)
+    cosh = a * (1 + small) / 2  # e^{βJ} cosh(βh) / e^{βs}
+    sinh = a * (1 - small) / 2  # e^{βJ} |sinh(βh)| / e^{βs}
+    b2 = jnp.exp(-2 * beta * (J + s))  # (e^{βJ} e^{-2βJ} / e^{βs})², J + s ≥ 0
+    root = jnp.sqrt(sinh**2 + b2)
     return scale, cosh + root, cosh - root
 
 
@@ -129,7 +135,7 @@ def lattice_energy(s: Float[ArrayLike, "... L L"], J: float = 1.0, h: float = 0.
     return -J * jnp.sum(bonds, axis=(-2, -1)) - h * jnp.sum(s, axis=(-2, -1))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sublattices(L0: int, L1: int) -> tuple[np.ndarray, ...]:
     """Colour classes of the periodic ``L0 × L1`` square lattice: no two neighbours share one.
 
@@ -249,7 +255,9 @@ def binder_cumulant(m: Float[ArrayLike, "... samples"]) -> Float[Array, ...]:
     return 1.0 - jnp.mean(m**4, axis=-1) / (3.0 * m2**2)
 
 
-def specific_heat(energy: Float[ArrayLike, "... samples"], T: Float[ArrayLike, ...], n_spins: int) -> Float[Array, ...]:
+def specific_heat(
+    energy: Float[ArrayLike, "... samples"], T: Float[ArrayLike, ...], n_spins: int
+) -> Float[Array, ...]:
     r"""Specific heat per spin from the energy fluctuations, :math:`c = N\,\operatorname{Var}(e)/T^2`.
 
     ``energy`` holds samples of the energy per spin :math:`e = E/N` on the last axis (as in
@@ -264,7 +272,11 @@ def specific_heat(energy: Float[ArrayLike, "... samples"], T: Float[ArrayLike, .
 def susceptibility(
     magnetization: Float[ArrayLike, "... samples"], T: Float[ArrayLike, ...], n_spins: int
 ) -> Float[Array, ...]:
-    r"""Susceptibility per spin of a finite lattice, :math:`\chi = N(\langle m^2\rangle - \langle |m|\rangle^2)/T`.
+    r"""Susceptibility per spin of a finite lattice from the fluctuations of :math:`|m|`,
+
+    .. math::
+
+        \chi = \frac{N}{T}\left(\langle m^2\rangle - \langle |m|\rangle^2\right).
 
     With no field a finite lattice has :math:`\langle m\rangle = 0` by symmetry at every
     temperature, so the fluctuation is measured around :math:`\langle |m|\rangle`, the
