@@ -8,7 +8,7 @@ import ipywidgets as widgets
 import pytest
 
 from physml.exercises.ch00 import BETA_HALF, draw_populations
-from physml.exercises.widgets import WidgetExercise
+from physml.exercises.widgets import LiveFigure, WidgetExercise
 
 
 def make(value=0.5, draw=draw_populations):
@@ -71,3 +71,17 @@ def test_derived_answers():
     assert ex.check().passed  # 0.6 + 0.6 = 1.2, within 0.01 of beta_half
     sliders["a"].value = 0.1
     assert not ex.check().passed
+
+
+def test_a_live_figure_redraws_and_falls_back_to_its_snapshot():
+    slider = widgets.FloatSlider(value=0.5, min=0.0, max=3.0)
+    live = LiveFigure({"beta": slider}, draw_populations)
+    first = bytes(live.image.value)
+    bundle = live._repr_mimebundle_()
+    assert base64.b64decode(bundle["image/png"]) == first
+    assert "static view at beta = 0.5" in bundle["text/plain"]
+    live.set(beta=2.0)
+    assert bytes(live.image.value) != first
+    assert not hasattr(live, "button")
+    with pytest.raises(ValueError, match="at least one control"):
+        LiveFigure({}, draw_populations)

@@ -23,10 +23,66 @@ from matplotlib.figure import Figure
 from ..plotting import png_bytes
 from ._core import REGISTRY, Result, evaluate
 
-__all__ = ["WidgetExercise"]
+__all__ = ["LiveFigure", "WidgetExercise"]
 
 
-class WidgetExercise:
+class LiveFigure:
+    """Controls over a figure that redraws when they move — with a static PNG fallback.
+
+    Args:
+        controls: name → ipywidgets value widget (``FloatSlider``, ``BoundedFloatText``,
+            ``Dropdown``, ...). The names are the keyword arguments of ``draw``.
+        draw: ``draw(**values) -> matplotlib.figure.Figure``, pure and quick (it runs on
+            every change of a control).
+
+    A chapter uses it for an explorable figure; :class:`WidgetExercise` adds a Check button.
+    """
+
+    def __init__(self, controls: Mapping[str, widgets.ValueWidget], draw: Callable[..., Figure]) -> None:
+        if not controls:
+            raise ValueError("a live figure needs at least one control")
+        self.controls = dict(controls)
+        self.draw = draw
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="640px"))
+        self.feedback = widgets.HTML()
+        for control in self.controls.values():
+            control.observe(lambda _: self.redraw(), names="value")
+        self.box = widgets.VBox([widgets.HBox(self._top_row()), self.image, self.feedback])
+        self.redraw()
+
+    def _top_row(self) -> list[widgets.Widget]:
+        return list(self.controls.values())
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The controls' current values, by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def set(self, **values: Any) -> None:
+        """Move controls programmatically (as a learner would), redrawing once per control."""
+        for name, value in values.items():
+            self.controls[name].value = value
+
+    def redraw(self) -> None:
+        """Draw the figure for the current values into the image widget."""
+        try:
+            self.image.value = png_bytes(self.draw(**self.values))
+        except Exception as exc:  # a drawing error must not kill the widget
+            self.feedback.value = f"<i>Could not draw: {escape(type(exc).__name__)}: {escape(str(exc))}</i>"
+
+    def _static_text(self) -> str:
+        settings = ", ".join(f"{k} = {_literal(v)}" for k, v in self.values.items())
+        return f"Live figure (static view at {settings}); run the notebook to move the controls."
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        bundle = dict(self.box._repr_mimebundle_(include=include, exclude=exclude) or {})
+        if self.image.value:
+            bundle["image/png"] = base64.b64encode(bytes(self.image.value)).decode("ascii")
+        bundle["text/plain"] = self._static_text()
+        return bundle
+
+
+class WidgetExercise(LiveFigure):
     """Controls, a live figure and a Check button for one exercise.
 
     Args:
@@ -54,36 +110,13 @@ class WidgetExercise:
         if isinstance(answer, str) and answer not in controls:
             raise ValueError(f"answer {answer!r} names no control; controls: {list(controls)}")
         self.exercise_id = exercise_id
-        self.controls = dict(controls)
-        self.draw = draw
         self.answer = answer
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="640px"))
-        self.feedback = widgets.HTML()
         self.button = widgets.Button(description="Check", button_style="primary", icon="check")
         self.button.on_click(lambda _: self.check())
-        for control in self.controls.values():
-            control.observe(lambda _: self.redraw(), names="value")
-        self.box = widgets.VBox(
-            [widgets.HBox([*self.controls.values(), self.button]), self.image, self.feedback]
-        )
-        self.redraw()
+        super().__init__(controls, draw)
 
-    @property
-    def values(self) -> dict[str, Any]:
-        """The controls' current values, by name."""
-        return {name: control.value for name, control in self.controls.items()}
-
-    def set(self, **values: Any) -> None:
-        """Move controls programmatically (as a learner would), redrawing once per control."""
-        for name, value in values.items():
-            self.controls[name].value = value
-
-    def redraw(self) -> None:
-        """Draw the figure for the current values into the image widget."""
-        try:
-            self.image.value = png_bytes(self.draw(**self.values))
-        except Exception as exc:  # a drawing error must not kill the widget
-            self.feedback.value = f"<i>Could not draw: {escape(type(exc).__name__)}: {escape(str(exc))}</i>"
+    def _top_row(self) -> list[widgets.Widget]:
+        return [*self.controls.values(), self.button]
 
     def current_answer(self) -> Any:
         values = self.values
@@ -106,16 +139,12 @@ class WidgetExercise:
         self.feedback.value = result._repr_html_() + record
         return result
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        bundle = dict(self.box._repr_mimebundle_(include=include, exclude=exclude) or {})
-        if self.image.value:
-            bundle["image/png"] = base64.b64encode(bytes(self.image.value)).decode("ascii")
+    def _static_text(self) -> str:
         settings = ", ".join(f"{k} = {_literal(v)}" for k, v in self.values.items())
-        bundle["text/plain"] = (
+        return (
             f"Widget exercise {self.exercise_id} (static view at {settings}); "
             "run the notebook to move the controls."
         )
-        return bundle
 
 
 def _literal(value: Any) -> str:
