@@ -10,8 +10,24 @@ statmech
     Boltzmann weights, partition functions and free energies from a list of energies.
 spins
     Configurations of Ising spins and the energy of free spins in a field.
+ising
+    The exact Ising chain; Metropolis and Wolff sampling of the square lattice; Onsager.
+disorder
+    The random-bond, random-field Ising chain, exactly, for self-averaging.
+softmax
+    Softmax with temperature as a Boltzmann distribution; entropy, cross-entropy, KL.
+sampling
+    Token samplers: greedy, temperature, top-k, top-p, fixed entropy.
+charlm
+    A character-level language model on the book's own text, and decoding measurements.
+corpus
+    The frozen text that model is trained on.
+hopfield
+    Hopfield networks: Hebbian storage, energy descent, storage capacity.
+ebm
+    A two-dimensional energy-based model, trained by contrastive divergence, scored exactly.
 exercises
-    ``check`` and ``hint`` for the graded exercises, and the widget exercise helper.
+    ``check`` and ``hint`` for the graded exercises, and the widget helpers.
 grading
     ``physml-grade``: execute learners' notebooks and grade their answers.
 plotting
