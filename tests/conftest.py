@@ -54,3 +54,15 @@ def reference_answers(path: Path) -> dict[str, Any]:
         exec(compile(setup + "\n" + source, f"<solution {exercise}>", "exec"), namespace)
         answers[exercise] = namespace[REGISTRY[exercise].answer]
     return answers
+
+
+def assert_wrong(exercise: str, answer: Any, phrase: str) -> None:
+    """The check of ``answer`` fails with no points and a whole message containing ``phrase``."""
+    from physml.exercises import check
+
+    result = check(exercise, answer)
+    assert result.status == "incorrect", result
+    assert result.points == 0
+    assert phrase in result.message, result.message
+    assert "Traceback" not in result.message
+    assert not result.message.endswith("..."), "the message was clipped"

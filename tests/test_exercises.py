@@ -42,12 +42,28 @@ def test_reference_solution_passes(exercise):
 
 
 @pytest.mark.parametrize("exercise", sorted(REGISTRY))
-@pytest.mark.parametrize("placeholder", [None, ...])
+@pytest.mark.parametrize("placeholder", ["none", "ellipsis", "stub"])
 def test_placeholders_are_not_attempted(exercise, placeholder):
-    result = check(exercise, placeholder)
+    """None, ``...`` and — for exercises whose answer is a function — a function whose body
+    is still ``raise NotImplementedError``."""
+
+    def unwritten(*args, **kwargs):
+        raise NotImplementedError
+
+    value = {"none": None, "ellipsis": ..., "stub": unwritten}[placeholder]
+    if placeholder == "stub" and not callable(SOLUTIONS[exercise]):
+        value = ...  # the answer is a value, whose placeholder is `...`
+    result = check(exercise, value)
     assert result.status == "not attempted"
     assert result.points == 0
     assert "not attempted" in str(result)
+
+
+@pytest.mark.parametrize("exercise", sorted(REGISTRY))
+def test_every_exercise_has_three_graded_hints(exercise):
+    hints = REGISTRY[exercise].hints
+    assert len(hints) == 3 and all(h.strip() for h in hints)
+    assert len(set(hints)) == 3
 
 
 # ---------------------------------------------------------------- exercise 0.1

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Literal
 
+import jax
 import numpy as np
 
 Status = Literal["correct", "incorrect", "not attempted", "error"]
@@ -419,3 +420,32 @@ def next_hint(exercise_id: Any) -> Hint:
     if shown == len(ex.hints):
         text += " (That was the last hint; the book shows a solution behind a toggle.)"
     return Hint(ex.id, text, shown, len(ex.hints))
+
+
+#: Advice for an answer that matches only to float32 precision after conversion to a float.
+FLOAT32_ADVICE = (
+    "Computed in float32 and then converted to a Python float? Return the JAX value as it is "
+    "(the check then allows float32 rounding), or compute in float64 with NumPy."
+)
+
+
+def call_quietly(answer: Any, *args: Any, what: str = "your function", advice: str = "") -> Any:
+    """:func:`call` with NumPy's floating-point warnings off; ``advice`` is added to a failure.
+
+    A naive ``np.exp`` then returns ``inf`` or ``0`` (as it does in a notebook) rather than
+    raising where warnings are errors, so that the checker can diagnose the overflow.
+    """
+    try:
+        with np.errstate(all="ignore"):
+            return call(answer, *args, what=what)
+    except Wrong as exc:
+        if advice:
+            raise Wrong(f"{exc} {advice}") from exc
+        raise
+
+
+def in_float64(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> np.ndarray:
+    """``fn(*args, **kwargs)`` evaluated with JAX in float64, as a NumPy array: the exact
+    value a checker compares to, whatever precision the learner's kernel uses."""
+    with jax.enable_x64(True):
+        return np.asarray(fn(*args, **kwargs), dtype=np.float64)

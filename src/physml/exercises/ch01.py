@@ -19,7 +19,17 @@ from matplotlib.figure import Figure
 
 from .. import ising, spins, statmech
 from ..plotting import figure
-from ._core import Wrong, as_array, as_float, call, close, exercise, tolerance
+from ._core import (
+    FLOAT32_ADVICE,
+    Wrong,
+    as_array,
+    as_float,
+    call_quietly,
+    close,
+    exercise,
+    in_float64,
+    tolerance,
+)
 
 NOTEBOOK = "01_statmech_bridge"
 
@@ -29,28 +39,7 @@ _LOOSE = 1e-4
 
 def _exact(fn: Callable[..., Any], *args: Any) -> float:
     """``float(fn(*args))`` evaluated with JAX in float64."""
-    with jax.enable_x64(True):
-        return float(fn(*args))
-
-
-def _call(answer: Any, *args: Any, what: str = "your function") -> Any:
-    """:func:`call` with NumPy's overflow and underflow warnings silenced.
-
-    A naive ``np.exp`` then returns ``inf`` or ``0`` (as it does in a notebook) rather than
-    raising where warnings are errors, so the checker can diagnose the overflow.
-    """
-    with np.errstate(all="ignore"):
-        return call(answer, *args, what=what)
-
-
-def _call_extreme(answer: Any, *args: Any, extreme: bool, advice: str) -> Any:
-    """:func:`_call`, adding ``advice`` (about overflow) when a case with huge exponents fails."""
-    try:
-        return _call(answer, *args)
-    except Wrong as exc:
-        if extreme:
-            raise Wrong(f"{exc} {advice}") from exc
-        raise
+    return float(in_float64(fn, *args))
 
 
 def _nonfinite(value: Any) -> str | None:
@@ -94,12 +83,6 @@ def _precision(got: float, expected: float, where: str, remedy: str) -> str | No
         f"{where} you got {got:.10g}; the exact value is {expected:.10g}, equal to only about "
         f"{digits} significant digits. {remedy}"
     )
-
-
-_FLOAT32 = (
-    "Computed in float32 and then converted to a Python float? Return the JAX value as it is "
-    "(the check then allows float32 rounding), or compute in float64 with NumPy."
-)
 
 
 def _multiple(got: float, expected: float) -> int | None:
@@ -162,7 +145,7 @@ def check_chain_probability(answer: Any) -> str | None:
     for s, beta, J, h in _CASES_1_1:
         s_arr = np.array(s, dtype=np.int64)
         where = f"for s={s}, β={beta:g}, J={J:g}, h={h:g}"
-        raw = _call(answer, s_arr.copy(), beta, J, h)
+        raw = call_quietly(answer, s_arr.copy(), beta, J, h)
         got = _scalar(raw, what=f"the value returned {where}")
         expected = chain_probability_exact(s_arr, beta, J, h)
         if not close(got, expected, rtol=tolerance(raw)):
@@ -173,7 +156,7 @@ def check_chain_probability(answer: Any) -> str | None:
 def _diagnose_1_1(got: float, s: np.ndarray, beta: float, J: float, h: float) -> str:
     where = f"for s={s.tolist()}, β={beta:g}, J={J:g}, h={h:g}"
     expected = chain_probability_exact(s, beta, J, h)
-    message = _precision(got, expected, where, _FLOAT32)
+    message = _precision(got, expected, where, FLOAT32_ADVICE)
     if message:
         return message
     with jax.enable_x64(True):
@@ -261,13 +244,8 @@ def check_log_partition(answer: Any) -> str | None:
     """``answer(energies, beta)`` must return ln Z, finite even at β = 1000."""
     for energies, beta, extreme in _CASES_1_2:
         where = f"for energies={energies} at β={beta:g}"
-        raw = _call_extreme(
-            answer,
-            np.array(energies),
-            beta,
-            extreme=extreme,
-            advice=f"That was {where}: an overflow? {_LOGSUMEXP}",
-        )
+        advice = f"That was {where}: an overflow? {_LOGSUMEXP}" if extreme else ""
+        raw = call_quietly(answer, np.array(energies), beta, advice=advice)
         expected = _log_z(energies, beta)
         bad = _nonfinite(raw)
         if bad == "+inf":
@@ -285,7 +263,7 @@ def check_log_partition(answer: Any) -> str | None:
 
 
 def _diagnose_1_2(got: float, energies: np.ndarray, beta: float, expected: float, where: str) -> str:
-    message = _precision(got, expected, where, _FLOAT32)
+    message = _precision(got, expected, where, FLOAT32_ADVICE)
     if message:
         return message
     e0 = float(np.min(energies))
@@ -365,7 +343,7 @@ def check_mean_energy_two_ways(answer: Any) -> str | None:
     for energies, beta, extreme in _CASES_1_3:
         where = f"for energies={energies} at β={beta:g}"
         advice = f"That was {where}: an overflow? Subtract the minimum energy before exponentiating."
-        raw = _call_extreme(answer, np.array(energies), beta, extreme=extreme, advice=advice)
+        raw = call_quietly(answer, np.array(energies), beta, advice=advice if extreme else "")
         pairs.append((energies, beta, extreme, where, *_pair(raw, where)))
     for energies, beta, extreme, where, by_sum, _ in pairs:
         _check_entry_1_3("sum", by_sum, np.array(energies), beta, extreme, where)
@@ -393,9 +371,9 @@ def _check_entry_1_3(
     expected = _mean_e(energies, beta)
     if close(got, expected, rtol=tolerance(raw)):
         return
-    remedy = _FLOAT32
+    remedy = FLOAT32_ADVICE
     if entry == "derivative":
-        remedy = "A finite difference? jax.grad gives the exact derivative. " + _FLOAT32
+        remedy = "A finite difference? jax.grad gives the exact derivative. " + FLOAT32_ADVICE
     message = _precision(got, expected, f"{what}:", remedy)
     if message:
         raise Wrong(message)
@@ -495,9 +473,8 @@ def check_chain_free_energy_density(answer: Any) -> str | None:
     for beta, J, h in _CASES_1_4:
         where = f"for β={beta:g}, J={J:g}, h={h:g}"
         large = beta * max(J + abs(h), -J) > 80
-        raw = _call_extreme(
-            answer, beta, J, h, extreme=large, advice=f"That was {where}: an overflow? {_FACTOR_OUT}"
-        )
+        advice = f"That was {where}: an overflow? {_FACTOR_OUT}" if large else ""
+        raw = call_quietly(answer, beta, J, h, advice=advice)
         bad = _nonfinite(raw)
         if bad is not None and large:
             raise Wrong(
@@ -517,7 +494,7 @@ def check_chain_free_energy_density(answer: Any) -> str | None:
 
 
 def _diagnose_1_4(got: float, beta: float, J: float, h: float, expected: float, where: str) -> str:
-    message = _precision(got, expected, where, _FLOAT32)
+    message = _precision(got, expected, where, FLOAT32_ADVICE)
     if message:
         return message
     log_plus, log_minus = _log_lambdas(beta, J, h)
@@ -688,7 +665,7 @@ def check_power_law_exponent(answer: Any) -> str | None:
     for sizes, spreads, exact in _cases_1_6():
         kind = f"exact power law with a = {exact:g}" if exact is not None else "noisy data"
         where = f"for the {kind} (sizes={sizes.tolist()})"
-        raw = _call(answer, sizes.copy(), spreads.copy())
+        raw = call_quietly(answer, sizes.copy(), spreads.copy())
         got_array = as_array(raw, what=f"the value returned {where}")
         if got_array.shape == (2,):
             raise Wrong(
