@@ -26,6 +26,12 @@ hopfield
     Hopfield networks: Hebbian storage, energy descent, storage capacity.
 ebm
     A two-dimensional energy-based model, trained by contrastive divergence, scored exactly.
+laplace
+    Free energies of continuous losses: quadrature, Laplace's method, basins, Gibbs regression.
+langevin
+    Langevin samplers (unadjusted and Metropolis-adjusted), annealing, SGD noise, Jarzynski.
+diffusion
+    A toy two-dimensional diffusion model: denoising score matching, annealed Langevin sampling.
 exercises
     ``check`` and ``hint`` for the graded exercises, and the widget helpers.
 grading
