@@ -89,7 +89,7 @@ WRONG_3_1 = {
     "off": (lambda b: F_laplace(b) * (1 + 0.1 * (b > 1)), "expected F_Laplace = 0.50081"),
     "float32 digits": (lambda b: float(np.float32(F_laplace(b))), "significant digits"),
     "two values": (lambda b: (F_laplace(b), b), "you returned 2 values"),
-    "array": (lambda b: np.full(3, F_laplace(b)), "has shape (3,)"),
+    "array": (lambda b: np.full(3, F_laplace(b)), "an array of shape (3,); expected one number"),
     "None": (lambda b: None, "forget a `return`"),
     "nan": (lambda b: math.nan, "NaN"),
     "raises": (lambda b: 1 / 0, "raised ZeroDivisionError"),

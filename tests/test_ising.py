@@ -178,7 +178,6 @@ def test_specific_heat_and_susceptibility_match_enumeration():
         error = batches.std(ddof=1) / np.sqrt(batches.size)
         assert abs(batches.mean() - exact) < 5 * error, (batches.mean(), exact, error)
         assert error < 0.02 * exact  # sharp enough to mean something
-    assert float(ising.specific_heat(energy, T, n)) == pytest.approx(n * energy.var() / T**2)
 
 
 @pytest.mark.slow
@@ -200,9 +199,7 @@ def test_metropolis_magnetization_matches_onsager_at_L32(T):
 def test_binder_crossing_interpolates():
     t = np.array([1.0, 2.0, 3.0])
     assert ising.binder_crossing(t, [0.5, 0.4, 0.3], [0.6, 0.4 - 1e-9, 0.1]) == pytest.approx(2.0, abs=1e-6)
-    assert ising.binder_crossing(t, [0.5, 0.5, 0.5], [0.1, 0.1, 0.1]) != ising.binder_crossing(
-        t, [0.5] * 3, [0.1] * 3
-    )
+    assert np.isnan(ising.binder_crossing(t, [0.5, 0.5, 0.5], [0.1, 0.1, 0.1]))  # no crossing
 
 
 @pytest.mark.slow

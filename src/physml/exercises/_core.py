@@ -449,3 +449,46 @@ def in_float64(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> np.ndarray:
     value a checker compares to, whatever precision the learner's kernel uses."""
     with jax.enable_x64(True):
         return np.asarray(fn(*args, **kwargs), dtype=np.float64)
+
+
+def nonfinite(raw: Any) -> str | None:
+    """``"nan"``, ``"+inf"`` or ``"-inf"`` when an answer converts to numbers and holds one
+    (NaN first, then +inf), else ``None`` — also for anything that is not numbers at all,
+    which :func:`as_array` then reports. Lets a checker diagnose an overflow before
+    :func:`as_array` rejects the value."""
+    try:
+        if raw is None or isinstance(raw, (str, bytes, bool)) or callable(raw):
+            return None
+        size = _safe_size(raw)
+        if size is not None and size > MAX_ANSWER_SIZE:
+            return None
+        with np.errstate(all="ignore"):
+            array = np.asarray(raw)
+            if np.iscomplexobj(array):
+                return None
+            array = array.astype(np.float64)
+    except Exception:
+        return None
+    if np.isnan(array).any():
+        return "nan"
+    if np.isposinf(array).any():
+        return "+inf"
+    if np.isneginf(array).any():
+        return "-inf"
+    return None
+
+
+def as_number(raw: Any, *, what: str = "the answer") -> float:
+    """One real number from an answer — a scalar or an array with one entry — or :class:`Wrong`."""
+    got = as_array(raw, what=what)
+    if got.size != 1:
+        raise Wrong(f"{what} is an array of shape {got.shape}; expected one number.")
+    return float(got.reshape(()))
+
+
+def show(x: Any) -> str:
+    """A short rendering of a number or a small array for a message."""
+    if np.ndim(x) == 0:
+        return f"{float(x):.6g}"
+    with np.printoptions(precision=4, suppress=False, threshold=20):
+        return np.array2string(np.asarray(x, dtype=np.float64), separator=", ")

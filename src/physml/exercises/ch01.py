@@ -24,10 +24,12 @@ from ._core import (
     Wrong,
     as_array,
     as_float,
+    as_number,
     call_quietly,
     close,
     exercise,
     in_float64,
+    nonfinite,
     tolerance,
 )
 
@@ -40,37 +42,6 @@ _LOOSE = 1e-4
 def _exact(fn: Callable[..., Any], *args: Any) -> float:
     """``float(fn(*args))`` evaluated with JAX in float64."""
     return float(in_float64(fn, *args))
-
-
-def _nonfinite(value: Any) -> str | None:
-    """``"+inf"``, ``"-inf"`` or ``"nan"`` when a scalar answer is one of them; else None."""
-    try:
-        if isinstance(value, (str, bytes, bool)) or value is None:
-            return None
-        if isinstance(value, (list, tuple)) and len(value) != 1:
-            return None
-        if getattr(value, "size", 1) != 1:  # arrays: look only at a single number
-            return None
-        with np.errstate(all="ignore"):
-            array = np.asarray(value, dtype=np.float64)
-        if array.size != 1:
-            return None
-        x = float(array.reshape(()))
-    except Exception:
-        return None
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "+inf" if x > 0 else "-inf"
-    return None
-
-
-def _scalar(raw: Any, *, what: str) -> float:
-    """One real number from an answer, or :class:`Wrong` saying why it is not one."""
-    got = as_array(raw, what=what)
-    if got.shape != ():
-        raise Wrong(f"{what} is an array of shape {got.shape}; expected one number.")
-    return float(got)
 
 
 def _precision(got: float, expected: float, where: str, remedy: str) -> str | None:
@@ -146,7 +117,7 @@ def check_chain_probability(answer: Any) -> str | None:
         s_arr = np.array(s, dtype=np.int64)
         where = f"for s={s}, β={beta:g}, J={J:g}, h={h:g}"
         raw = call_quietly(answer, s_arr.copy(), beta, J, h)
-        got = _scalar(raw, what=f"the value returned {where}")
+        got = as_number(raw, what=f"the value returned {where}")
         expected = chain_probability_exact(s_arr, beta, J, h)
         if not close(got, expected, rtol=tolerance(raw)):
             raise Wrong(_diagnose_1_1(got, s_arr, beta, J, h))
@@ -247,7 +218,7 @@ def check_log_partition(answer: Any) -> str | None:
         advice = f"That was {where}: an overflow? {_LOGSUMEXP}" if extreme else ""
         raw = call_quietly(answer, np.array(energies), beta, advice=advice)
         expected = _log_z(energies, beta)
-        bad = _nonfinite(raw)
+        bad = nonfinite(raw)
         if bad == "+inf":
             raise Wrong(f"{where}, ln Z came out +inf: exp(−βE) overflowed. {_LOGSUMEXP}")
         if bad == "-inf":
@@ -256,7 +227,7 @@ def check_log_partition(answer: Any) -> str | None:
             )
         if bad == "nan" and extreme:
             raise Wrong(f"{where}, ln Z came out NaN: the exponentials overflowed (inf − inf). {_LOGSUMEXP}")
-        got = _scalar(raw, what=f"the value returned {where}")
+        got = as_number(raw, what=f"the value returned {where}")
         if not close(got, expected, rtol=tolerance(raw)):
             raise Wrong(_diagnose_1_2(got, np.array(energies), beta, expected, where))
     return "ln Z by log-sum-exp: finite for any β and any finite energies."
@@ -356,7 +327,7 @@ def _check_entry_1_3(
     entry: str, raw: Any, energies: np.ndarray, beta: float, extreme: bool, where: str
 ) -> None:
     what = f"the {entry} entry {where}"
-    bad = _nonfinite(raw)
+    bad = nonfinite(raw)
     if bad is not None and extreme:
         if entry == "sum":
             raise Wrong(
@@ -367,7 +338,7 @@ def _check_entry_1_3(
             f"{what} is {bad}: ln Z overflowed before it was differentiated. Compute ln Z by "
             "log-sum-exp (jax.nn.logsumexp, or subtract the minimum energy), then take jax.grad."
         )
-    got = _scalar(raw, what=what)
+    got = as_number(raw, what=what)
     expected = _mean_e(energies, beta)
     if close(got, expected, rtol=tolerance(raw)):
         return
@@ -475,7 +446,7 @@ def check_chain_free_energy_density(answer: Any) -> str | None:
         large = beta * max(J + abs(h), -J) > 80
         advice = f"That was {where}: an overflow? {_FACTOR_OUT}" if large else ""
         raw = call_quietly(answer, beta, J, h, advice=advice)
-        bad = _nonfinite(raw)
+        bad = nonfinite(raw)
         if bad is not None and large:
             raise Wrong(
                 f"{where} you got {bad}: the transfer matrix's entries overflow (the largest is "
@@ -486,7 +457,7 @@ def check_chain_free_energy_density(answer: Any) -> str | None:
                 f"{where} you got NaN: for J < 0 the smaller eigenvalue λ₋ is negative and ln λ₋ is NaN. "
                 "Use the larger one, λ₊."
             )
-        got = _scalar(raw, what=f"the value returned {where}")
+        got = as_number(raw, what=f"the value returned {where}")
         expected = _f(beta, J, h)
         if not close(got, expected, rtol=tolerance(raw)):
             raise Wrong(_diagnose_1_4(got, beta, J, h, expected, where))

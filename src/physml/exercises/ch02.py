@@ -21,15 +21,15 @@ from .. import hopfield, sampling, softmax
 from ..plotting import figure
 from ._core import (
     FLOAT32_ADVICE,
-    MAX_ANSWER_SIZE,
     Wrong,
-    _safe_size,
     as_array,
     as_float,
     call_quietly,
     close,
     exercise,
     in_float64,
+    nonfinite,
+    show,
     tolerance,
 )
 
@@ -41,25 +41,9 @@ _LN2 = math.log(2.0)
 
 
 def _nonfinite(raw: Any) -> str | None:
-    """``"NaN"`` or ``"an infinity"`` when an answer converts to numbers and holds one; else None."""
-    try:
-        if raw is None or isinstance(raw, (str, bytes, bool)) or callable(raw):
-            return None
-        size = _safe_size(raw)
-        if size is not None and size > MAX_ANSWER_SIZE:
-            return None
-        with np.errstate(all="ignore"):
-            array = np.asarray(raw)
-            if np.iscomplexobj(array):
-                return None
-            array = array.astype(np.float64)
-    except Exception:
-        return None
-    if np.isnan(array).any():
-        return "NaN"
-    if np.isinf(array).any():
-        return "an infinity"
-    return None
+    """``"NaN"`` or ``"an infinity"`` when an answer holds one (for messages); else None."""
+    kind = nonfinite(raw)
+    return None if kind is None else "NaN" if kind == "nan" else "an infinity"
 
 
 def _tolerances(raw: Any, atol32: float = 1e-7) -> tuple[float, float]:
@@ -78,14 +62,6 @@ def _precision(got: np.ndarray, expected: np.ndarray, where: str) -> str | None:
     digits = int(-math.log10(error)) if error > 0 else 16
     agreement = f"{where} your answer agrees with the exact one to only about {digits} significant digits."
     return f"{agreement} {FLOAT32_ADVICE}"
-
-
-def _show(x: np.ndarray) -> str:
-    """A short rendering of a small array for a message."""
-    if np.ndim(x) == 0:
-        return f"{float(x):.6g}"
-    with np.printoptions(precision=4, suppress=False, threshold=20):
-        return np.array2string(np.asarray(x), separator=", ")
 
 
 # ------------------------------------------------------------------------ exercise 2.1
@@ -235,12 +211,12 @@ def _diagnose_2_1(got: np.ndarray, z: np.ndarray, T: float, expected: np.ndarray
         if np.all(got >= 0) and close(got, rescaled, _LOOSE, 1e-7 * np.max(np.abs(rescaled))):
             return (
                 f"{where} your values are proportional to the probabilities but are not normalized (they sum "
-                f"to {_show(sums)}): divide by their sum over the last axis."
+                f"to {show(sums)}): divide by their sum over the last axis."
             )
         if z.ndim == 2:
-            return f"{where} the rows of your answer sum to {_show(sums)}, not 1. {_KEEPDIMS}"
+            return f"{where} the rows of your answer sum to {show(sums)}, not 1. {_KEEPDIMS}"
         return f"{where} your probabilities sum to {float(sums):.6g}, not 1: divide by Σ_j e^{{z_j/T}}."
-    return f"{where} you returned {_show(got)}; expected {_show(expected)}."
+    return f"{where} you returned {show(got)}; expected {show(expected)}."
 
 
 # ------------------------------------------------------------------------ exercise 2.2
@@ -340,10 +316,10 @@ def _diagnose_2_2(got: np.ndarray, p: np.ndarray, expected: np.ndarray, where: s
     ]
     for value, text in candidates:
         if close(got, value, _LOOSE, 1e-7):
-            return f"{where} you got {_show(got)}: {text}"
+            return f"{where} you got {show(got)}: {text}"
     if np.any(got < 0):
-        return f"{where} you got {_show(got)}, which is negative; an entropy is ≥ 0 (check the sign)."
-    return f"{where} you got {_show(got)}; expected S = {_show(expected)} nats."
+        return f"{where} you got {show(got)}, which is negative; an entropy is ≥ 0 (check the sign)."
+    return f"{where} you got {show(got)}; expected S = {show(expected)} nats."
 
 
 # ------------------------------------------------------------------------ exercise 2.3
@@ -871,7 +847,7 @@ def check_top_p_mask(answer: Any) -> str | None:
                     "True for a kept token, False otherwise."
                 )
             raise Wrong(
-                f"{where} you returned {_show(got)}; expected a boolean mask (True for a kept token, "
+                f"{where} you returned {show(got)}; expected a boolean mask (True for a kept token, "
                 "False otherwise)."
             )
         mask = got.astype(bool)

@@ -28,10 +28,13 @@ from ._core import (
     Wrong,
     as_array,
     as_float,
+    as_number,
     call_quietly,
     close,
     exercise,
     in_float64,
+    nonfinite,
+    show,
     tolerance,
 )
 
@@ -39,14 +42,6 @@ NOTEBOOK = "03_zero_temperature"
 
 #: Relative tolerance of the diagnoses: wide enough for answers computed in float32.
 _LOOSE = 1e-4
-
-
-def _number(raw: Any, what: str) -> float:
-    """One real number from an answer (a 0-d or one-entry result), or :class:`Wrong`."""
-    got = as_array(raw, what=what)
-    if got.size != 1:
-        raise Wrong(f"{what} has shape {got.shape}; expected one number.")
-    return float(got.reshape(()))
 
 
 def _float32_note(raw: Any, got: float, expected: float, where: str) -> str | None:
@@ -163,7 +158,7 @@ def check_laplace_free_energy(answer: Any) -> str | None:
         raw = call_quietly(answer, beta)
         if isinstance(raw, tuple) and len(raw) != 1:
             raise Wrong(f"{where} you returned {len(raw)} values; expected one number, F(β).")
-        results.append((beta, raw, _number(raw, f"the value returned {where}")))
+        results.append((beta, raw, as_number(raw, what=f"the value returned {where}")))
     offsets = [got - float(laplace_free_energy_reference(beta)) for beta, _, got in results]
     for beta, raw, got in results:
         expected = float(laplace_free_energy_reference(beta))
@@ -456,17 +451,6 @@ def ula_step_reference(key: Any, theta: Any, grad_L: Any, step_size: float, beta
     return theta - step_size * grad_L(theta) + jnp.sqrt(2.0 * step_size / beta) * noise
 
 
-def _nonfinite(raw: Any) -> bool:
-    """True when ``raw`` converts to numbers and holds a NaN or an infinity."""
-    if raw is None or isinstance(raw, (str, bytes, bool)) or callable(raw):
-        return False
-    try:
-        with np.errstate(all="ignore"):
-            return not bool(np.all(np.isfinite(np.asarray(raw, dtype=np.float64))))
-    except Exception:
-        return False
-
-
 def _cubic_grad(theta: Any) -> Any:
     return theta**3 - theta
 
@@ -485,7 +469,7 @@ def _step(answer: Any, key: Any, theta: np.ndarray, grad: Any, beta: float, wher
         raise Wrong(
             f"{where} your step returned {len(raw)} values; return only the new θ, an array like theta."
         )
-    if beta == math.inf and _nonfinite(raw):
+    if beta == math.inf and nonfinite(raw) is not None:
         raise Wrong(
             f"{where} your step returned NaN or an infinity. The noise amplitude √(2η/β) is 0 at β = ∞; "
             "did you multiply by β instead of dividing (√(2ηβ) is infinite)? "
@@ -692,7 +676,7 @@ def check_effective_temperature(answer: Any) -> str | None:
     """``answer(variance, curvature)`` must return ``curvature * variance``, elementwise."""
     for var, k in _CASES_3_5:
         var, k = np.asarray(var, dtype=np.float64), np.asarray(k, dtype=np.float64)
-        where = f"for Var = {_show(var)} and k = {_show(k)}"
+        where = f"for Var = {show(var)} and k = {show(k)}"
         raw = call_quietly(answer, var.copy() if var.ndim else float(var), k.copy() if k.ndim else float(k))
         got = as_array(raw, what=f"the value returned {where}")
         expected = k * var
@@ -703,19 +687,12 @@ def check_effective_temperature(answer: Any) -> str | None:
         if not close(got, expected, tolerance(raw), 1e-15):
             for value, text in _variants_3_5(var, k):
                 if close(got, value, _LOOSE, 1e-12):
-                    raise Wrong(f"{where} you returned {_show(got)}: {text}")
-            raise Wrong(f"{where} you returned {_show(got)}; expected T = k · Var = {_show(expected)}.")
+                    raise Wrong(f"{where} you returned {show(got)}: {text}")
+            raise Wrong(f"{where} you returned {show(got)}; expected T = k · Var = {show(expected)}.")
     return (
         "T = k · Var: equipartition, ⟨½k(w − ŵ)²⟩ = T/2, read backwards. The spread of SGD's iterates around "
         "the minimum is a thermometer."
     )
-
-
-def _show(x: Any) -> str:
-    x = np.asarray(x)
-    if x.ndim == 0:
-        return f"{float(x):.6g}"
-    return "[" + ", ".join(f"{v:.4g}" for v in x.ravel()) + "]"
 
 
 # ------------------------------------------------------------------------ exercise 3.6
@@ -793,7 +770,7 @@ def _variants_3_6(w: np.ndarray, beta: float) -> list[tuple[float, str]]:
 def check_jarzynski_free_energy(answer: Any) -> str | None:
     """``answer(works, beta)`` must return Jarzynski's ΔF estimate, stably."""
     for works, beta, kind in _CASES_3_6:
-        shown = _show(works) if works.size <= 6 else f"{works.size} Gaussian works"
+        shown = show(works) if works.size <= 6 else f"{works.size} Gaussian works"
         where = f"for W = {shown} at β = {beta:g}"
         raw = call_quietly(answer, works.copy(), beta)
         if hasattr(raw, "free_energy") and isinstance(raw, tuple):
@@ -801,7 +778,7 @@ def check_jarzynski_free_energy(answer: Any) -> str | None:
                 f"{where} you returned a {type(raw).__name__}: return only its free_energy, one number."
             )
         if kind != "plain":
-            if _nonfinite(raw):
+            if nonfinite(raw) is not None:
                 why = (
                     "e^{−βW} underflows to 0 for βW ≈ 1000, and ln 0 = −inf"
                     if kind == "underflow"
@@ -811,7 +788,7 @@ def check_jarzynski_free_energy(answer: Any) -> str | None:
                     f"{where} you got a non-finite ΔF: {why}. Shift the exponents by their maximum before "
                     "exponentiating (log-sum-exp)."
                 )
-        got = _number(raw, f"the value returned {where}")
+        got = as_number(raw, what=f"the value returned {where}")
         expected = jarzynski_reference(works, beta)
         if not close(got, expected, tolerance(raw), 1e-12):
             for value, text in _variants_3_6(works, beta):
