@@ -30,6 +30,9 @@ laplace
     Free energies of continuous losses: quadrature, Laplace's method, basins, Gibbs regression.
 langevin
     Langevin samplers (unadjusted and Metropolis-adjusted), annealing, SGD noise, Jarzynski.
+landscapes
+    Loss landscapes: gradient flow, descent and its step-size limit, sharpness, critical
+    points, saddle escape; random-matrix odds of a minimum (``landscapes.randommatrix``).
 diffusion
     A toy two-dimensional diffusion model: denoising score matching, annealed Langevin sampling.
 exercises
