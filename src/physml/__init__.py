@@ -33,6 +33,11 @@ langevin
 landscapes
     Loss landscapes: gradient flow, descent and its step-size limit, sharpness, critical
     points, saddle escape; random-matrix odds of a minimum (``landscapes.randommatrix``).
+integrators
+    Explicit Euler, symplectic Euler, leapfrog and RK4 on Hamiltonian systems; Kepler orbits.
+dynamics
+    Optimizers as mechanics: momentum as a damped oscillator, rates in κ, the Su–Boyd–Candès
+    ODE, the modified loss of gradient descent, conserved balancedness of a network.
 diffusion
     A toy two-dimensional diffusion model: denoising score matching, annealed Langevin sampling.
 exercises
