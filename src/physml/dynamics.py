@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -47,6 +46,9 @@ import numpy as np
 import optax
 from jaxtyping import Array, ArrayLike, Float
 
+from ._checks import check_count as _count
+from ._checks import check_positive as _positive
+from ._checks import is_real as _is_real
 from .landscapes import Descent, FlowPath
 
 __all__ = [
@@ -87,26 +89,6 @@ Loss = Callable[[Array], Array]
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _is_real(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
-
-
-def _positive(value: Any, name: str) -> float:
-    if not (_is_real(value) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
-def _count(value: Any, name: str, least: int = 1) -> int:
-    if not (_is_int(value) and value >= least):
-        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-    return int(value)
 
 
 def _vector(x: ArrayLike, name: str) -> Array:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -43,6 +42,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
+
+from ._checks import check_positive as _check_positive
+from ._checks import is_int as _is_int
+from ._checks import is_real as _is_real
 
 __all__ = [
     "Hamiltonian",
@@ -113,20 +116,6 @@ VectorField = Callable[[Array, Array, Array], tuple[Array, Array]]
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _is_real(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
-
-
-def _check_positive(value: Any, name: str) -> float:
-    if not (_is_real(value) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
 
 
 def _check_system(system: Any, what: str) -> Hamiltonian:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -45,6 +44,9 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 from jaxtyping import Array, ArrayLike, Float
+
+from ._checks import is_int as _is_int
+from ._checks import is_real as _is_real
 
 __all__ = [
     "GradientNoise",
@@ -135,14 +137,6 @@ class MALAState(NamedTuple):
 
 
 # ------------------------------------------------------------------------------ samplers
-
-
-def _is_real(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
 
 def _check_step(step_size: float, name: str = "step_size") -> None:

@@ -19,7 +19,6 @@ be tested against exact answers:
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -28,6 +27,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
+
+from .._checks import check_count as _check_count
+from .._checks import check_positive as _check_positive
+from .._checks import is_real as _is_real
 
 __all__ = [
     "Loss",
@@ -46,26 +49,6 @@ Loss = Callable[[Array], Array]
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _is_real(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
-
-
-def _check_positive(value: Any, name: str) -> float:
-    if not (_is_real(value) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
-def _check_count(value: Any, name: str, least: int = 1) -> int:
-    if not (_is_int(value) and value >= least):
-        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-    return int(value)
 
 
 def _as_vector(x: ArrayLike, name: str = "theta", size: int | None = None) -> Array:

@@ -62,6 +62,9 @@ import mpmath
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .._checks import check_count as _check_int
+from .._checks import is_int as _is_int
+
 __all__ = [
     "MAX_EXACT_N",
     "FractionEstimate",
@@ -81,16 +84,6 @@ __all__ = [
 #: Largest :math:`n` that :func:`positive_definite_fraction_exact` accepts
 #: (:math:`P_{40} \approx 2.6 \times 10^{-198}`, still a normal float64).
 MAX_EXACT_N = 40
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
-
-
-def _check_int(value: Any, name: str, least: int) -> int:
-    if not (_is_int(value) and value >= least):
-        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-    return int(value)
 
 
 # ---------------------------------------------------------------------------- sampling
