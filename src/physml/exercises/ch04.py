@@ -1,13 +1,12 @@
 r"""Exercises of "Loss landscapes" (``exercises/04_landscapes.ipynb``).
 
-Every value a checker compares to is computed here, in float64 whatever JAX's default
-precision, from NumPy, SciPy or JAX directly: closed forms (the stability limits
-:math:`2/\lambda_{\max}` of gradient descent and :math:`2(1+\beta)/\lambda_{\max}` of the heavy
-ball; the Hessians of the test losses, built from their eigenvalues or differentiated by hand),
-the dense Hessian of a small network (:func:`jax.hessian`, :func:`numpy.linalg.eigvalsh`),
-gradient descent iterated step by step, and a least-squares fit. The checkers do not depend on
-:mod:`physml.landscapes`; ``tests/test_exercises_ch04.py`` checks the closed forms against
-:func:`jax.hessian`.
+Every value a checker compares to is computed in float64 whatever JAX's default precision:
+closed forms (the stability limit :math:`2/\lambda_{\max}` of gradient descent; the Hessians of
+the test losses, built from their eigenvalues or differentiated by hand), the dense Hessian of a
+small network (:func:`jax.hessian`, :func:`numpy.linalg.eigvalsh`) and gradient descent iterated
+step by step, here; the heavy ball's limit :math:`2(1+\beta)/\lambda_{\max}` and the fit of
+:math:`\theta` come from :mod:`physml.landscapes`. ``tests/test_exercises_ch04.py`` checks the
+closed forms against :func:`jax.hessian`.
 """
 
 from __future__ import annotations
@@ -23,6 +22,8 @@ import numpy as np
 from jaxtyping import ArrayLike, Float
 from matplotlib.figure import Figure
 
+from .. import landscapes
+from ..landscapes import randommatrix
 from ..plotting import figure
 from ._core import (
     FLOAT32_ADVICE,
@@ -838,8 +839,8 @@ def fit_log_fraction(
         )
     if not np.all((p > 0) & (p <= 1)):
         raise ValueError("every fraction must lie in (0, 1]")
-    design = np.stack([-(n**2), n, np.ones_like(n)], axis=1)
-    return np.linalg.lstsq(design, np.log(p), rcond=None)[0]
+    fit = randommatrix.fit_theta(n, np.log(p))
+    return np.array([fit.theta, fit.b, fit.c])
 
 
 def _variants_4_5(theta: float) -> list[tuple[float, str]]:
@@ -937,7 +938,7 @@ def heavy_ball_limit(lam_max: Any, beta: Any) -> Any:
     inside the unit circle iff :math:`0 < \eta\lambda < 2(1 + \beta)` (the boundary is the root
     :math:`z = -1`).
     """
-    return 2 * (1 + np.asarray(beta, dtype=np.float64)) / np.asarray(lam_max, dtype=np.float64)
+    return landscapes.heavy_ball_max_step(float(lam_max), float(beta))
 
 
 def _variants_4_6(lam: float, beta: float) -> list[tuple[float, str]]:

@@ -5,9 +5,9 @@ from NumPy, JAX or diffrax directly: one leapfrog step written out, the harmonic
 solution, the optimal heavy-ball momentum :math:`\beta^* = ((\sqrt\kappa - 1)/(\sqrt\kappa + 1))^2`,
 explicit Euler's exact energy growth :math:`H_n = (1 + \omega^2h^2)^n H_0`, an explicit-Euler Kepler
 orbit bisected for the largest step that stays bound, a fine gradient flow of a small ReLU network
-(diffrax) and :func:`jax.grad`. The checkers do not depend on :mod:`physml.integrators` or
-:mod:`physml.dynamics`; ``tests/test_exercises_ch05.py`` checks each reference against an independent
-computation (a simulation, a spectral radius, a matrix exponential).
+(diffrax) and :func:`jax.grad`; the modified loss is :func:`physml.dynamics.modified_loss`.
+``tests/test_exercises_ch05.py`` checks each reference against an independent computation (a
+simulation, a spectral radius, a matrix exponential).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import ArrayLike, Float
 from matplotlib.figure import Figure
 
+from .. import dynamics
 from ..plotting import figure
 from ._core import (
     FLOAT32_ADVICE,
@@ -1166,12 +1167,7 @@ def modified_loss_reference(loss: Callable[[Any], Any], eta: float) -> Callable[
     :math:`\theta_{k+1} = \theta_k - \eta\nabla L(\theta_k)` at :math:`t = k\eta` up to :math:`O(\eta^2)`
     per step (one order better than the flow of :math:`L`); backward error analysis.
     """
-    grad = jax.grad(loss)
-
-    def modified(theta: Any) -> Any:
-        return loss(theta) + 0.25 * eta * jnp.sum(grad(theta) ** 2)
-
-    return modified
+    return dynamics.modified_loss(loss, eta)
 
 
 def _variants_5_6(value: float, gnorm: float, eta: float) -> list[tuple[float, str]]:
