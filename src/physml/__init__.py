@@ -38,6 +38,9 @@ integrators
 dynamics
     Optimizers as mechanics: momentum as a damped oscillator, rates in κ, the Su–Boyd–Candès
     ODE, the modified loss of gradient descent, conserved balancedness of a network.
+discovery
+    Laws from data: power laws snapped to fractions (Kepler), conservation laws as null
+    spaces, sparse regression of equations of motion (SINDy), latent symmetries.
 diffusion
     A toy two-dimensional diffusion model: denoising score matching, annealed Langevin sampling.
 exercises
