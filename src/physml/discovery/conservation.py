@@ -329,7 +329,7 @@ def feature_matrix(
 
     Args:
         collisions: :class:`Collisions`.
-        features: names from :data:`FEATURES`.
+        features: names from ``FEATURES``.
         when: ``"before"`` or ``"after"``.
 
     Returns:
