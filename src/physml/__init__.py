@@ -41,6 +41,9 @@ dynamics
 discovery
     Laws from data: power laws snapped to fractions (Kepler), conservation laws as null
     spaces, sparse regression of equations of motion (SINDy), latent symmetries.
+nqs
+    Neural quantum states: spin Hamiltonians, exact diagonalization, RBM wavefunctions,
+    Metropolis sampling, variational Monte Carlo, stochastic reconfiguration.
 diffusion
     A toy two-dimensional diffusion model: denoising score matching, annealed Langevin sampling.
 exercises
