@@ -21,7 +21,7 @@ sampling
     times and split :math:`\hat R`.
 vmc
     Local energies, the energy and its gradient from samples or exact sums, and the VMC driver
-    (:func:`~physml.nqs.vmc.vmc`, :func:`run_vmc`).
+    (:func:`~physml.nqs.vmc.vmc`, :func:`~physml.nqs.vmc.run_vmc`).
 sr
     Stochastic reconfiguration, the natural gradient of the Born distribution, as an optax
     transformation (:func:`physml.nqs.sr.sr`).

@@ -62,7 +62,7 @@ __all__ = [
 
 #: Largest number of sites for the matrices and operators on the Hilbert space.
 MAX_ED_SITES = 28
-#: Symmetry sectors: ``None`` (all :math:`2^N` states) or ``"sz0"`` (:math:`\sum_i s_i = 0`).
+#: The symmetry sectors, ``None`` (all :math:`2^N` states) or ``"sz0"`` (:math:`\sum_i s_i = 0`).
 SECTORS = (None, "sz0")
 
 

@@ -93,11 +93,11 @@ def _exchange(u: Float[Array, " 2"], s: Float[Array, " n"]) -> Int[Array, " 2"]:
     return jnp.stack([i, _pick(u[1], s != s[i])])
 
 
-#: Reverse one spin, chosen uniformly: :math:`q(s\to s') = 1/N` for each of the :math:`N`
+#: Reverse one spin chosen uniformly, :math:`q(s\to s') = 1/N` for each of the :math:`N`
 #: neighbours :math:`s'`; symmetric, and ergodic on :math:`\{\pm1\}^N`.
 single_flip = Move(1, _single_flip)
 
-#: Exchange two antiparallel spins (reverse both): a site :math:`i` chosen uniformly, then a
+#: Exchange two antiparallel spins, reversing both. A site :math:`i` is chosen uniformly, then a
 #: partner :math:`j` uniformly among the :math:`n_{-s_i}` sites of opposite spin. Conserves
 #: :math:`S^z = \tfrac12\sum_i s_i`. Symmetric: the pair is proposed with probability
 #: :math:`\frac1N(\frac1{n_\uparrow} + \frac1{n_\downarrow})` (either end first), the
