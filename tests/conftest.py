@@ -66,3 +66,15 @@ def assert_wrong(exercise: str, answer: Any, phrase: str) -> None:
     assert phrase in result.message, result.message
     assert "Traceback" not in result.message
     assert not result.message.endswith("..."), "the message was clipped"
+
+
+def assert_distinct(values: Any, rtol: float = 5e-4) -> None:
+    """Every pair of candidate answers differs by more than ``rtol`` (relative to the second):
+    each diagnosis of a checker is reachable."""
+    import numpy as np
+
+    values = [np.asarray(v, dtype=np.float64) for v in values]
+    for i in range(len(values)):
+        for j in range(i):
+            gap = np.max(np.abs(values[i] - values[j]) / np.maximum(np.abs(values[j]), 1e-300))
+            assert gap > rtol, (i, j)

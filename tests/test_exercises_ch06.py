@@ -15,7 +15,7 @@ import pytest
 import scipy.integrate
 import scipy.linalg
 import scipy.stats
-from conftest import ROOT, assert_wrong, reference_answers
+from conftest import ROOT, assert_distinct, assert_wrong, reference_answers
 from matplotlib.figure import Figure
 
 from physml.discovery import conservation, powerlaw
@@ -72,16 +72,6 @@ NOTEBOOK = ROOT / "exercises" / "06_discovering_laws.ipynb"
 IDS = ["6.1", "6.2", "6.3", "6.4", "6.5", "6.6"]
 
 SOLUTIONS = reference_answers(NOTEBOOK)
-
-
-def assert_distinct(values, rtol=5e-4):
-    """Every pair of candidate answers differs by more than ``rtol`` (relative; five times the checkers'
-    1e-4): each diagnosis is reachable."""
-    values = [np.asarray(v, dtype=np.float64) for v in values]
-    for i in range(len(values)):
-        for j in range(i):
-            gap = np.max(np.abs(values[i] - values[j]) / np.maximum(np.abs(values[j]), 1e-300))
-            assert gap > rtol, (i, j)
 
 
 def test_the_chapter_registers_its_exercises_in_order():
