@@ -39,9 +39,7 @@ Reference: P. Pfeuty, *Ann. Phys.* **57**, 79 (1970).
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -50,6 +48,7 @@ from jaxtyping import ArrayLike, Float, Inexact, Int
 from scipy.sparse.linalg import eigsh
 
 from .._checks import is_int, is_real
+from .._threads import blas_threads
 from .operators import LocalHamiltonian, _check_hamiltonian, linear_operator, sector_basis, sparse_matrix
 
 __all__ = [
@@ -97,20 +96,6 @@ def _fix_sign(vectors: np.ndarray) -> np.ndarray:
     return vectors * np.where(vectors[first, np.arange(vectors.shape[1])] < 0, -1.0, 1.0)
 
 
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """One BLAS thread inside the block (``threadpoolctl``, if installed). On 2 busy cores two
-    OpenBLAS threads made the 2^20-state Lanczos (whose re-orthogonalization is BLAS-2 on long
-    vectors) about twice as slow, and a dense 1024 × 1024 ``eigh`` about five times."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is in the lock file
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def _check_k(k: Any, dim: int) -> int:
     if not (is_int(k) and 1 <= k <= dim):
         raise ValueError(f"k must be an integer between 1 and the dimension {dim}, got {k!r}")
@@ -138,7 +123,7 @@ def dense_ground_state(ham: LocalHamiltonian, *, sector: str | None = None, k: i
         )
     k = _check_k(k, basis.size)
     matrix = sparse_matrix(ham, sector=sector).toarray()
-    with _one_blas_thread():
+    with blas_threads(1):
         energies, vectors = np.linalg.eigh(matrix)
     return _result(energies, vectors, basis, k)
 
@@ -187,7 +172,7 @@ def ground_state(
         return dense_ground_state(ham, sector=sector, k=k)
     phase = (np.arange(basis.size) * ((math.sqrt(5.0) - 1.0) / 2.0)) % 1.0
     operator = linear_operator(ham, sector=sector)
-    with _one_blas_thread():
+    with blas_threads(1):
         energies, vectors = eigsh(operator, k=k, which="SA", v0=1.0 + 0.5 * (phase - 0.5), ncv=ncv, tol=tol)
     return _result(energies, vectors, basis, k)
 

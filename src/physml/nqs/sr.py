@@ -41,9 +41,7 @@ Science 355, 602 (2017).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import jax
@@ -51,6 +49,8 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float
+
+from .._threads import blas_threads
 
 __all__ = ["SOLVERS", "ScaleBySRState", "blas_threads", "natural_gradient", "scale_by_sr", "sr"]
 
@@ -183,19 +183,3 @@ def sr(
         -0.066667
     """
     return optax.chain(scale_by_sr(diag_shift, solver=solver), optax.scale_by_learning_rate(learning_rate))
-
-
-@contextlib.contextmanager
-def blas_threads(n: int = 1) -> Iterator[None]:
-    """Limit BLAS/LAPACK (OpenBLAS, MKL) to ``n`` threads inside the ``with`` block.
-
-    Uses ``threadpoolctl`` when it is installed and does nothing otherwise. On 2 cores the
-    dense Cholesky of SR is far faster single-threaded (module docstring).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is in the lock file
-        yield
-        return
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
