@@ -41,6 +41,18 @@ dynamics
 discovery
     Laws from data: power laws snapped to fractions (Kepler), conservation laws as null
     spaces, sparse regression of equations of motion (SINDy), latent symmetries.
+hnn
+    Hamiltonian neural networks against a network that predicts the vector field directly.
+forces
+    Learned forces on a spring system: potentials, antisymmetric pair forces, momentum drift.
+generating
+    Exactly symplectic maps from a learned generating function.
+onsager
+    Estimating a symmetric (Onsager) response matrix; what symmetrising gains.
+gauge
+    U(1) lattice gauge theory in two dimensions; a gauge-invariant network and a plain CNN.
+landau
+    Landau relaxation dynamics; a structured neural ODE against black boxes across T_c.
 nqs
     Neural quantum states: spin Hamiltonians, exact diagonalization, RBM wavefunctions,
     Metropolis sampling, variational Monte Carlo, stochastic reconfiguration.
