@@ -333,6 +333,17 @@ def test_training_fits_and_is_deterministic():
     assert float(cnn_losses[-1]) < float(cnn_losses[0]) and isinstance(cnn, G.PlainCNN)
 
 
+def test_padding_with_zero_weights_changes_nothing_but_rounding():
+    theta = links(16, 4, (6,))
+    y = jnp.mean(G.wilson_loop(theta, 1, 2).real, axis=(-2, -1))
+    plain, losses = G.train_regressor(jax.random.key(0), "cnn", theta, y, steps=30)
+    padded, padded_losses = G.train_regressor(jax.random.key(0), "cnn", theta, y, steps=30, pad_to=16)
+    np.testing.assert_allclose(np.asarray(padded_losses), np.asarray(losses), rtol=1e-9)
+    np.testing.assert_allclose(
+        np.asarray(G.predict(padded, theta)), np.asarray(G.predict(plain, theta)), rtol=1e-9, atol=1e-12
+    )
+
+
 # ------------------------------------------------------------------------------- bad input
 
 
@@ -380,6 +391,10 @@ def test_training_fits_and_is_deterministic():
         (
             lambda: G.train_regressor(jax.random.key(0), "cnn", jnp.zeros((2, 2, 4, 4)), [0, 1], steps=0),
             "steps",
+        ),
+        (
+            lambda: G.train_regressor(jax.random.key(0), "cnn", jnp.zeros((3, 2, 4, 4)), [0, 1, 2], pad_to=2),
+            "pad_to must be at least",
         ),
     ],
 )

@@ -735,8 +735,10 @@ def invariance_error(
 
 
 @eqx.filter_jit
-def _train(model: Any, configs: Array, targets: Array, hyper: Array, steps: int) -> tuple[Any, Array]:
-    loss = lambda m: jnp.mean((jax.vmap(m)(configs) - targets) ** 2) / hyper[1]
+def _train(
+    model: Any, configs: Array, targets: Array, weights: Array, hyper: Array, steps: int
+) -> tuple[Any, Array]:
+    loss = lambda m: jnp.sum(weights * (jax.vmap(m)(configs) - targets) ** 2) / hyper[1]
     return adam_scan(model, loss, hyper[0], steps)
 
 
@@ -749,12 +751,16 @@ def train_regressor(
     steps: int = 1000,
     learning_rate: float = 3e-2,
     channels: tuple[int, ...] | None = None,
+    pad_to: int | None = None,
 ) -> tuple[LCNN | PlainCNN, Float[Array, " steps"]]:
     r"""Fit an :class:`LCNN` (``kind="lcnn"``) or a :class:`PlainCNN` (``kind="cnn"``) to scalar targets.
 
     Full-batch Adam, step cosine-decayed from ``learning_rate`` to 0, on the relative squared
     error :math:`\mathcal L = \langle(f(\theta_i) - y_i)^2\rangle / \mathrm{Var}\,y`: one compiled
-    ``lax.scan``, recompiled only for a new shape, dtype or number of steps.
+    ``lax.scan``, recompiled only for a new shape, dtype or number of steps. With ``pad_to``,
+    the training set is padded to that many configurations with copies of weight zero: the
+    loss and the fit are the same (up to the order of rounding), and fits to training sets of
+    different sizes share one compiled loop.
 
     Args:
         key: PRNG key for the initial weights.
@@ -764,6 +770,7 @@ def train_regressor(
         steps: Adam steps.
         learning_rate: Adam's initial step size.
         channels: the model's channels (its default if ``None``).
+        pad_to: pad the training set to this size (at least ``n``), or ``None``.
 
     Returns:
         the trained model (in the dtype of ``configs``) and :math:`\mathcal L` at each step.
@@ -777,4 +784,11 @@ def train_regressor(
     steps, learning_rate = check_count(steps, "steps"), check_positive(learning_rate, "learning_rate")
     model = _MODELS[kind](**({} if channels is None else {"channels": channels}), key=key)
     model = jax.tree.map(lambda a: a.astype(configs.dtype) if eqx.is_inexact_array(a) else a, model)
-    return _train(model, configs, targets, jnp.asarray([learning_rate, variance], configs.dtype), steps)
+    n = configs.shape[0]
+    size = n if pad_to is None else check_count(pad_to, "pad_to")
+    if size < n:
+        raise ValueError(f"pad_to must be at least the number of configurations, {n}; got {size}")
+    fill = jnp.arange(size) % n  # padding: copies of the first configurations, with weight zero
+    weights = jnp.where(jnp.arange(size) < n, 1.0 / n, 0.0).astype(configs.dtype)
+    hyper = jnp.asarray([learning_rate, variance], configs.dtype)
+    return _train(model, configs[fill], targets[fill], weights, hyper, steps)
