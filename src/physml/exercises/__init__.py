@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08  # noqa: F401  (each registers its chapter's exercises)
+from . import ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09  # noqa: F401  (each registers its chapter's exercises)
 from ._core import (
     REGISTRY,
     Exercise,
