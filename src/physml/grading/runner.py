@@ -9,13 +9,16 @@ After the last cell, the package's checkers run *in that kernel* on the answers 
 notebook defined (``physml.exercises.grade_namespace``). What the notebook printed earns
 nothing: the result travels back behind a random marker the notebook cannot know.
 
+:func:`grade_notebook` may run in several threads at once (``physml-grade --jobs N``):
+each call has its own kernel process, kernel spec directory and ports, and changes no
+global state. The kernel is killed as soon as the answers are graded.
+
 The grader is not a sandbox: learner code runs with the grader's permissions and could
 tamper with the checkers in its own kernel. Grade untrusted submissions in a container.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
@@ -23,12 +26,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -175,18 +179,20 @@ def _execute_and_grade(
 ) -> list[dict[str, Any]] | None:
     skip: set[int] = set()
     with tempfile.TemporaryDirectory(prefix="physml-grade-") as kernels_dir:
-        kernel_env = _kernel_spec(Path(kernels_dir))
+        specs = _kernel_specs(Path(kernels_dir))
         for _ in range(MAX_RESTARTS + 1):
             client = NotebookClient(
                 nb,
+                km=AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs),
                 timeout=timeout,
-                kernel_name=KERNEL_NAME,
                 allow_errors=True,
                 interrupt_on_timeout=True,
                 record_timing=False,
+                shutdown_kernel="immediate",  # the answers are in: no need to wait for an exit
+                extra_arguments=["--HistoryManager.hist_file=:memory:"],
                 resources={"metadata": {"path": str(path.resolve().parent)}},
             )
-            with _jupyter_path(kernels_dir), client.setup_kernel(env=kernel_env, stderr=subprocess.DEVNULL):
+            with client.setup_kernel(env=_kernel_env(), stderr=subprocess.DEVNULL, cleanup_kc=True):
                 stopped_at = _run_cells(client, nb, skip, timeout, problems)
                 if stopped_at is None:
                     return _run_grading(client, ids, problems)
@@ -195,22 +201,12 @@ def _execute_and_grade(
         return None
 
 
-@contextlib.contextmanager
-def _jupyter_path(data_dir: str) -> Iterator[None]:
-    """Put ``data_dir`` first on JUPYTER_PATH, so that its kernel spec is found first."""
-    saved = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [data_dir, saved]))
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("JUPYTER_PATH", None)
-        else:
-            os.environ["JUPYTER_PATH"] = saved
+def _kernel_specs(data_dir: Path) -> KernelSpecManager:
+    """Kernel specs holding only one, which runs this very interpreter.
 
-
-def _kernel_spec(data_dir: Path) -> dict[str, str]:
-    """A kernel spec that runs this very interpreter, whatever kernels the machine has."""
+    Each notebook gets its own spec directory, and nothing global (no environment
+    variable) changes, so that notebooks graded at once in threads cannot interfere.
+    """
     spec_dir = data_dir / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {
@@ -219,6 +215,10 @@ def _kernel_spec(data_dir: Path) -> dict[str, str]:
         "language": "python",
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    return KernelSpecManager(kernel_dirs=[str(data_dir / "kernels")])
+
+
+def _kernel_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     env.setdefault("MPLBACKEND", "Agg")
