@@ -8,7 +8,7 @@ against the truth. Two models, both on standardised inputs :math:`\tilde x = (x 
   (:func:`fit_linear`; inputs constant over the training set are dropped);
 * a **multilayer perceptron** (equinox, tanh), trained by full-batch Adam on the mean squared
   error of the standardised target (:func:`train_mlp`; one compiled ``lax.scan``,
-  :func:`physml._training.adam_scan`).
+  ``physml._training.adam_scan``).
 
 :func:`scores` reports the root-mean-square error, the coefficient of determination
 :math:`R^2 = 1 - \sum(\hat y - y)^2 / \sum(y - \bar y)^2` and, for integer targets on a lattice

@@ -131,7 +131,7 @@ class ExperimentDesign(NamedTuple):
     tilt: float
 
 
-#: Four experiments of 40 points: small, medium and large :math:`x`, and a binned density.
+#: Four experiments of 40 points each — at small, medium and large :math:`x`, and a binned density.
 DESIGN = (
     ExperimentDesign("collider F", "structure", 1e-3, 0.1, 40, 0.8, 0.015, 0.025, 0.01),
     ExperimentDesign("fixed-target F", "structure", 0.02, 0.75, 40, 0.4, 0.02, 0.02, 0.015),
