@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..frontiers import cicy
-from ._core import Wrong, as_array, call_quietly, close, exercise, nonfinite, show, tolerance
+from ._core import Wrong, as_array, as_number, call_quietly, close, exercise, nonfinite, show, tolerance
 
 NOTEBOOK = "09_frontiers"
 
@@ -30,12 +30,10 @@ _LOOSE = 1e-4
 
 
 def _number(raw: Any, what: str) -> float:
+    """One number from an answer (:func:`as_number`), naming NaN and infinities as such."""
     if nonfinite(raw) is not None:
         raise Wrong(f"{what} is {nonfinite(raw).lstrip('+')}.")
-    got = as_array(raw, what=what)
-    if got.size != 1:
-        raise Wrong(f"{what} has shape {got.shape}; expected one number.")
-    return float(got.reshape(()))
+    return as_number(raw, what=what)
 
 
 # ------------------------------------------------------------------------ exercise 9.1
@@ -57,7 +55,7 @@ def euler_reference(n: int, degrees: tuple[int, ...]) -> int:
     return cicy.euler_number(cicy.configuration((n,), [list(degrees)]))
 
 
-def _series(n: int, degrees: tuple[int, ...], power: int) -> list[int]:
+def _series(degrees: tuple[int, ...], power: int) -> list[int]:
     """Coefficients of J^0..J^3 of (1 + J)^power / prod_j (1 + q_j J), exact integers."""
     c = [math.comb(power, k) for k in range(4)]
     for q in degrees:  # divide by (1 + qJ): c_k <- c_k - q c_{k-1}
@@ -69,7 +67,7 @@ def _series(n: int, degrees: tuple[int, ...], power: int) -> list[int]:
 def _variants_9_1(n: int, degrees: tuple[int, ...]) -> list[tuple[float, str]]:
     ref = euler_reference(n, degrees)
     product = math.prod(degrees)
-    c = _series(n, degrees, n + 1)
+    c = _series(degrees, n + 1)
     return [
         (
             c[3],
@@ -78,7 +76,7 @@ def _variants_9_1(n: int, degrees: tuple[int, ...]) -> list[tuple[float, str]]:
         ),
         (-ref, "that is −χ: the sign is off. Expand 1/(1 + qJ) = 1 − qJ + q²J² − q³J³ …"),
         (
-            _series(n, degrees, n)[3] * product,
+            _series(degrees, n)[3] * product,
             "that uses (1 + J)ⁿ; the tangent bundle of Pⁿ gives (1 + J)ⁿ⁺¹.",
         ),
         (
