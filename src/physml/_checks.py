@@ -33,3 +33,14 @@ def check_count(value: Any, name: str, least: int = 1) -> int:
     if not (is_int(value) and value >= least):
         raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
     return int(value)
+
+
+def to_device(x: Any) -> Any:
+    """``jnp.asarray(x)`` without a compiled program: a NumPy array is copied to the device by
+    ``jax.device_put`` (``jnp.asarray`` stages it through a small program compiled once per
+    shape and dtype, tens of milliseconds each on a CPU); anything else goes to ``jnp.asarray``."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    return jax.device_put(x) if type(x) is np.ndarray else jnp.asarray(x)

@@ -86,7 +86,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Complex, Float
 from scipy.special import ive, logsumexp
 
-from ._checks import check_count, check_positive, is_int, is_real
+from ._checks import check_count, check_positive, is_int, is_real, to_device
 from ._training import adam_scan
 
 __all__ = [
@@ -122,7 +122,7 @@ __all__ = [
 
 
 def _as_links(theta: Any, ndim: int | None = None, name: str = "theta") -> Array:
-    theta = jnp.asarray(theta)
+    theta = to_device(theta)
     if not (jnp.issubdtype(theta.dtype, jnp.integer) or jnp.issubdtype(theta.dtype, jnp.floating)):
         raise ValueError(f"{name} must hold real link angles, got dtype {theta.dtype}")
     lattice = theta.ndim >= 3 and theta.shape[-3] == 2 and theta.shape[-2] == theta.shape[-1]
@@ -131,7 +131,7 @@ def _as_links(theta: Any, ndim: int | None = None, name: str = "theta") -> Array
         raise ValueError(f"{name} must have shape {want}, got {theta.shape}")
     if not jnp.issubdtype(theta.dtype, jnp.floating):
         theta = theta.astype(jnp.result_type(float))
-    if not isinstance(theta, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(theta))):
+    if not isinstance(theta, jax.core.Tracer) and not np.isfinite(np.asarray(theta)).all():
         raise ValueError(f"{name} holds NaN or infinite values")
     return theta
 
@@ -701,7 +701,7 @@ def _check_model(model: Any) -> Any:
 def _check_data(configs: Any, targets: Any) -> tuple[Array, Array]:
     configs = _as_links(configs, ndim=4, name="configs")
     targets = jnp.asarray(targets, configs.dtype)
-    if targets.shape != configs.shape[:1] or not bool(jnp.all(jnp.isfinite(targets))):
+    if targets.shape != configs.shape[:1] or not np.isfinite(np.asarray(targets)).all():
         raise ValueError(f"targets must be {configs.shape[0]} finite numbers, got shape {targets.shape}")
     return configs, targets
 
@@ -788,7 +788,8 @@ def train_regressor(
     size = n if pad_to is None else check_count(pad_to, "pad_to")
     if size < n:
         raise ValueError(f"pad_to must be at least the number of configurations, {n}; got {size}")
-    fill = jnp.arange(size) % n  # padding: copies of the first configurations, with weight zero
-    weights = jnp.where(jnp.arange(size) < n, 1.0 / n, 0.0).astype(configs.dtype)
+    fill = np.arange(size) % n  # padding: copies of the first configurations, with weight zero
+    weights = np.where(np.arange(size) < n, 1.0 / n, 0.0).astype(configs.dtype)
     hyper = jnp.asarray([learning_rate, variance], configs.dtype)
-    return _train(model, configs[fill], targets[fill], weights, hyper, steps)
+    configs, targets = (jax.device_put(np.asarray(x)[fill]) for x in (configs, targets))  # on the host
+    return _train(model, configs, targets, jax.device_put(weights), hyper, steps)

@@ -61,8 +61,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._checks import check_count, check_positive, is_real
-from ._training import adam_scan
+from ._checks import check_count, check_positive, is_real, to_device
+from ._training import adam_scan, draw_blocks, tanh_mlp
 from .integrators import Hamiltonian
 
 __all__ = [
@@ -180,7 +180,7 @@ def _shell_states(
     system: Hamiltonian, uniform: Array, normal: Array, bounds: Array, n: int, d: int
 ) -> tuple[Array, Array]:
     """``n`` states on random energy shells (see ``sample_states``) from blocks of random
-    numbers (``_draw``), and the largest relative mismatch between the starting energies and
+    numbers (``draw_blocks``), and the largest relative mismatch between the starting energies and
     their targets (0 when :math:`T = |p|^2/2`)."""
     uniform, normal = uniform[: 2 * n].reshape(n, 2), normal[: n * d].reshape(n, d)
     target = bounds[0] + (bounds[1] - bounds[0]) * uniform[:, 0]
@@ -194,21 +194,10 @@ def _shell_states(
     return x, jnp.where(curvature > 0, mismatch, jnp.inf)
 
 
-_BLOCK = 4096
-
-
-def _draw(key: Array, normal: bool, size: int, dtype: Any) -> Array:
-    """At least ``size`` uniform [0, 1) or standard normal numbers, in blocks of one shape: outside
-    ``jit`` every new shape of a random draw costs a compilation, blocks cost one in all."""
-    draw = jax.random.normal if normal else jax.random.uniform
-    blocks = [draw(jax.random.fold_in(key, i), (_BLOCK,), dtype) for i in range(-(-size // _BLOCK))]
-    return blocks[0] if len(blocks) == 1 else jnp.concatenate(blocks)
-
-
 def _random_numbers(key: Array, n: int, d: int, dtype: Any) -> tuple[Array, Array]:
     """Blocks of uniform (2n) and normal (nd) numbers for ``_shell_states``."""
     k_uniform, k_normal = jax.random.split(key)
-    return _draw(k_uniform, False, 2 * n, dtype), _draw(k_normal, True, n * d, dtype)
+    return draw_blocks(k_uniform, False, 2 * n, dtype), draw_blocks(k_normal, True, n * d, dtype)
 
 
 def _check_shell(mismatch: Array) -> None:
@@ -311,7 +300,7 @@ def phase_space_data(
     d = check_count(dof, "dof")
     k_states, k_noise = jax.random.split(key)
     uniform, normal = _random_numbers(k_states, n, d, bounds.dtype)
-    eps = _draw(k_noise, True, 4 * n * points * d, bounds.dtype)
+    eps = draw_blocks(k_noise, True, 4 * n * points * d, bounds.dtype)
     numbers = jnp.asarray([t_max / ((points - 1) * _SUBSTEPS), noise], bounds.dtype)
     data, mismatch = _data(system, uniform, normal, eps, bounds, numbers, (n, d, points))
     _check_shell(mismatch)
@@ -341,25 +330,6 @@ def _data(
 # ---------------------------------------------------------------------------- the networks
 
 
-def _mlp(in_size: int, out_size: int | str, width: int, depth: int, key: Array) -> eqx.nn.MLP:
-    """``eqx.nn.MLP``, tanh, with equinox's default initialisation (uniform in ±1/√fan-in) drawn by
-    ``_draw`` and cut up in NumPy: layer by layer, every new shape would compile a random draw."""
-    mlp = eqx.filter_eval_shape(eqx.nn.MLP, in_size, out_size, width, depth, activation=jnp.tanh, key=key)
-    shapes = [(layer.weight.shape, layer.bias.shape) for layer in mlp.layers]
-    total = sum(math.prod(w) + math.prod(b) for w, b in shapes)
-    u = _draw(key, False, total, jnp.result_type(float))
-    xp = jnp if isinstance(u, jax.core.Tracer) else np  # NumPy slices compile nothing; jnp works under jit
-    u = 2 * xp.asarray(u) - 1
-    layers, start = [], 0
-    for layer, (w, b) in zip(mlp.layers, shapes, strict=True):
-        n_w, n_b = math.prod(w), math.prod(b)
-        chunk = u[start : start + n_w + n_b] / math.sqrt(layer.in_features)
-        new = (jnp.asarray(chunk[:n_w].reshape(w)), jnp.asarray(chunk[n_w:].reshape(b)))
-        layers.append(eqx.tree_at(lambda lin: (lin.weight, lin.bias), layer, new))
-        start += n_w + n_b
-    return eqx.tree_at(lambda m: m.layers, mlp, tuple(layers))
-
-
 def _check_dims(dim: Any, width: Any, depth: Any) -> tuple[int, int, int]:
     dim = check_count(dim, "dim (the phase-space dimension 2d)", least=2)
     if dim % 2:
@@ -385,7 +355,7 @@ class HNN(eqx.Module):
 
     def __init__(self, dim: int, width: int = 64, depth: int = 2, *, key: Array):
         dim, width, depth = _check_dims(dim, width, depth)
-        self.mlp = _mlp(dim, "scalar", width, depth, key)
+        self.mlp = tanh_mlp(dim, "scalar", width, depth, key)
 
     def hamiltonian(self, x: Float[Array, " dim"]) -> Float[Array, ""]:
         r"""The learned energy :math:`H_\theta(x)`."""
@@ -419,7 +389,7 @@ class Baseline(eqx.Module):
 
     def __init__(self, dim: int, width: int = 64, depth: int = 2, *, key: Array):
         dim, width, depth = _check_dims(dim, width, depth)
-        self.mlp = _mlp(dim, dim, width, depth, key)
+        self.mlp = tanh_mlp(dim, dim, width, depth, key)
 
     def vector_field(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
         r"""The predicted :math:`\dot x = f_\theta(x)`."""
@@ -438,12 +408,12 @@ _MODELS = {"hnn": HNN, "baseline": Baseline}
 def _check_data(data: Any) -> PhaseData:
     if not isinstance(data, PhaseData):
         raise ValueError(f"data must be a PhaseData (from phase_space_data), got {type(data).__name__}")
-    x, dx = jnp.asarray(data.x), jnp.asarray(data.dx)
+    x, dx = to_device(data.x), to_device(data.dx)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] % 2 or x.shape[1] == 0 or dx.shape != x.shape:
         raise ValueError(f"data.x and data.dx must have one shape (n, 2d), got {x.shape} and {dx.shape}")
     if not (jnp.issubdtype(x.dtype, jnp.floating) and jnp.issubdtype(dx.dtype, jnp.floating)):
         raise ValueError(f"data.x and data.dx must be float arrays, got {x.dtype} and {dx.dtype}")
-    if not (bool(jnp.all(jnp.isfinite(x))) and bool(jnp.all(jnp.isfinite(dx)))):
+    if not (np.isfinite(np.asarray(x)).all() and np.isfinite(np.asarray(dx)).all()):
         raise ValueError("data.x or data.dx holds NaN or infinite values")
     return data._replace(x=x, dx=dx.astype(x.dtype))
 
@@ -528,14 +498,14 @@ def _as_field(model: Any, name: str = "model", functions: bool = False) -> Calla
 
 def _check_states(x0: Any) -> Array:
     try:
-        x0 = jnp.asarray(x0)
+        x0 = to_device(x0)
     except TypeError as err:
         raise ValueError("x0 must be a float array of shape (2d,) or (k, 2d)") from err
     if x0.ndim not in (1, 2) or x0.shape[-1] == 0 or x0.shape[-1] % 2 or x0.size == 0:
         raise ValueError(f"x0 must have shape (2d,) or (k, 2d), got {x0.shape}")
     if not jnp.issubdtype(x0.dtype, jnp.floating):
         raise ValueError(f"x0 must be a float array, got dtype {x0.dtype}")
-    if not bool(jnp.all(jnp.isfinite(x0))):
+    if not np.isfinite(np.asarray(x0)).all():
         raise ValueError("x0 holds NaN or infinite values")
     return x0
 

@@ -587,6 +587,11 @@ def _new_model(key: Array, kind: str, width: int, dtype: Any) -> Any:
     return jax.tree.map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, model)
 
 
+@eqx.filter_jit
+def _new_models(keys: Array, kind: str, width: int, dtype: Any) -> Any:
+    return eqx.filter_vmap(lambda key: _new_model(key, kind, width, dtype))(keys)
+
+
 def _fit(model: Any, data: LandauData, hyper: Array, steps: int, substeps: int) -> tuple[Any, Array]:
     params, static = eqx.partition(model, eqx.is_inexact_array)
     schedule = optax.cosine_decay_schedule(hyper[0], steps)
@@ -695,9 +700,11 @@ def train_ensemble(
     steps, learning_rate, width, substeps = _check_training(kind, steps, learning_rate, width, substeps)
     dtype = datasets[0].m.dtype
     stacked = LandauData(*(jnp.asarray(np.stack(xs), dtype) for xs in zip(*datasets, strict=True)))
-    models = eqx.filter_vmap(lambda key: _new_model(key, kind, width, dtype))(keys)
+    models = _new_models(keys, kind, width, dtype)
     models, losses = _train_many(models, stacked, jnp.asarray([learning_rate], dtype), steps, substeps)
-    return [jax.tree.map(lambda a, i=i: a[i] if eqx.is_array(a) else a, models) for i in range(k)], losses
+    host = jax.tree.map(lambda a: np.asarray(a) if eqx.is_array(a) else a, models)
+    pick = lambda i: jax.tree.map(lambda a: jax.device_put(a[i]) if isinstance(a, np.ndarray) else a, host)
+    return [pick(i) for i in range(k)], losses  # sliced on the host: no compiled program per leaf
 
 
 def learned_tc(model: StructuredLandau) -> Float[Array, ""]:
