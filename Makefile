@@ -1,6 +1,9 @@
 # The Physics of Learning — two commands do everything on a fresh machine:
 #   make book   set up .venv from requirements.lock and build the HTML book into _build/html
 #   make test   set up .venv and run every test (package, exercises, grader, notebooks, book)
+# and two more drive a real browser and measure speed (CI runs all four):
+#   make e2e    every page of the built book in Chromium, and an exercise in JupyterLab
+#   make bench  the benchmark suite: bench/results.json and bench/results.md
 # Only Python >= 3.11 needs to be present.
 
 PYTHON ?= python3
@@ -12,11 +15,13 @@ export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup book test lab lint format lock clean
+.PHONY: help setup book test e2e bench lab lint format lock clean
 
 help:
 	@echo "make book   build the HTML book into _build/html (warnings are errors)"
 	@echo "make test   run every test: unit, property, exercises, grader, nbval, book build"
+	@echo "make e2e    browser tests: every book page in Chromium, an exercise in JupyterLab"
+	@echo "make bench  benchmarks into bench/results.json and bench/results.md (no pass/fail)"
 	@echo "make lab    open the chapters and exercises in JupyterLab"
 	@echo "make lint   ruff check and format check (notebooks included)"
 	@echo "make lock   re-resolve requirements.in into requirements.lock and environment.yml"
@@ -37,6 +42,13 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Needs Debian's chromium (apt-get install chromium) or PHYSML_CHROMIUM; builds the book first.
+e2e: book
+	$(BIN)/python -m pytest e2e
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=.
