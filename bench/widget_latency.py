@@ -3,9 +3,13 @@
 For each widget exercise of the book, the script builds the widget the way its exercise
 notebook does (the notebook's setup cells, then the cell that creates the
 ``WidgetExercise``), warms it up, then moves its first control through 50 values of its
-range and records the time of each move (the callback draws the figure and encodes it as
-a PNG). Beside it, in the same run, the baseline split: the ``draw`` function alone, and
-the PNG encoding alone. Prints one JSON line.
+range and records the time of each move: the callback draws the figure and encodes it as
+a PNG (for a ``draw`` that carries a scene, ``moving_figure`` in the output, it repaints
+the moving parts of one kept figure). Beside it, in the same run, the cost of a new figure
+at the same values: the ``draw`` function alone, and its full rendering to PNG alone. Each
+is reported as wall-clock time and as the process's CPU time (``time.process_time``),
+which other load on the machine inflates less; the load average is recorded too. The
+notebooks' own printing is discarded. Prints one JSON line.
 
     .venv/bin/python bench/widget_latency.py [--moves 50] [--warmup 5] [--only 7.6]
 """
@@ -13,6 +17,8 @@ the PNG encoding alone. Prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import platform
@@ -33,6 +39,8 @@ from physml.exercises import widgets as exercise_widgets
 from physml.plotting import png_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Notebook cells not run to build a widget: the learner's cells and the Colab installer.
+SKIPPED_ROLES = ("colab-install", "answer", "check", "application")
 
 
 def build_widgets(path: Path) -> list[exercise_widgets.WidgetExercise]:
@@ -51,12 +59,13 @@ def build_widgets(path: Path) -> list[exercise_widgets.WidgetExercise]:
         cwd = os.getcwd()
         os.chdir(path.parent)
         try:
-            for cell in nb.cells:
-                role = cell.metadata.get("physml", {}).get("role")
-                if cell.cell_type != "code" or role in ("colab-install", "answer", "check", "application"):
-                    continue
-                if role is None or "WidgetExercise(" in cell.source:
-                    exec(compile(cell.source, f"<{path.name}>", "exec"), namespace)
+            with contextlib.redirect_stdout(io.StringIO()):
+                for cell in nb.cells:
+                    role = cell.metadata.get("physml", {}).get("role")
+                    if cell.cell_type != "code" or role in SKIPPED_ROLES:
+                        continue
+                    if role is None or "WidgetExercise(" in cell.source:
+                        exec(compile(cell.source, f"<{path.name}>", "exec"), namespace)
         finally:
             os.chdir(cwd)
     finally:
@@ -80,33 +89,54 @@ def median_ms(times: list[float]) -> float:
     return 1e3 * statistics.median(times)
 
 
+class Stopwatch:
+    """Wall-clock and CPU time (``time.process_time``, all threads) of repeated timed blocks."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __enter__(self) -> Stopwatch:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall.append(time.perf_counter() - self._wall)
+        self.cpu.append(time.process_time() - self._cpu)
+
+    def drop(self, n: int) -> None:
+        """Forget the first ``n`` timings (the warm-up)."""
+        del self.wall[:n], self.cpu[:n]
+
+
 def measure(widget: exercise_widgets.WidgetExercise, moves: int, warmup: int) -> dict[str, Any]:
     name, control = next(iter(widget.controls.items()))
     values = sweep_values(control, moves + warmup)
-    callback = []
+    callback = Stopwatch()
     for i, value in enumerate(values):
         if value == control.value:  # no change, no callback: nudge through another value first
             control.value = values[(i + 1) % len(values)]
-        start = time.perf_counter()
-        control.value = value
-        if i >= warmup:
-            callback.append(time.perf_counter() - start)
-    draw, encode = [], []
+        with callback:
+            control.value = value
+    callback.drop(warmup)
+    draw, encode = Stopwatch(), Stopwatch()
     for value in values[warmup:]:
-        start = time.perf_counter()
-        fig = widget.draw(**{**widget.values, name: value})
-        draw.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        png_bytes(fig)
-        encode.append(time.perf_counter() - start)
+        with draw:
+            fig = widget.draw(**{**widget.values, name: value})
+        with encode:
+            png_bytes(fig)
     return {
         "exercise": widget.exercise_id,
         "control": name,
-        "moves": len(callback),
-        "callback_median_ms": median_ms(callback),
-        "callback_p90_ms": 1e3 * float(np.percentile(callback, 90)),
-        "draw_only_median_ms": median_ms(draw),
-        "png_only_median_ms": median_ms(encode),
+        "moving_figure": hasattr(widget.draw, "scene"),
+        "moves": len(callback.wall),
+        "callback_median_ms": median_ms(callback.wall),
+        "callback_p90_ms": 1e3 * float(np.percentile(callback.wall, 90)),
+        "callback_cpu_median_ms": median_ms(callback.cpu),
+        "draw_only_median_ms": median_ms(draw.wall),
+        "draw_only_cpu_median_ms": median_ms(draw.cpu),
+        "png_only_median_ms": median_ms(encode.wall),
+        "png_only_cpu_median_ms": median_ms(encode.cpu),
     }
 
 
@@ -116,6 +146,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--only", help="one exercise id, e.g. 7.6")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     results = []
     for path in sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb")):
         if args.only is not None and int(path.name[:2]) != int(args.only.split(".")[0]):
@@ -131,7 +162,12 @@ def main() -> None:
                 "target_ms": 100,
                 "widgets": results,
                 "worst_median_ms": max(r["callback_median_ms"] for r in results),
-                "machine": {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine()},
+                "worst_cpu_median_ms": max(r["callback_cpu_median_ms"] for r in results),
+                "machine": {
+                    "cores": os.cpu_count(),
+                    "cpu": platform.processor() or platform.machine(),
+                    "load_average_1min": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+                },
                 "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
             }
         )

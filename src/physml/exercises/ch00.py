@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
-from ..plotting import level_populations
+from ..plotting import Scene, level_populations, with_scene
 from ._core import Wrong, as_array, as_float, call, close, exercise, tolerance
 
 NOTEBOOK = "00_how_to_use"
@@ -122,12 +123,26 @@ def check_beta_half(answer: Any) -> str | None:
     raise Wrong(f"at β = {value:g} the all-up state holds more than half the weight: β is too large.")
 
 
+def _populations_scene(n: int = 8, B: float = 1.0) -> Scene:
+    """The figure of exercise 0.2 and the function that moves it to an inverse temperature: bars, title."""
+    ups = np.arange(n + 1)
+    fig = level_populations(-B * (2 * ups - n), np.ones(n + 1), highlight=n)
+    (ax,) = fig.axes
+    bars = ax.containers[0]
+
+    def move(beta: float) -> list[Artist]:
+        probabilities = [paramagnet_probability(np.r_[np.ones(k), -np.ones(n - k)], beta, B) for k in ups]
+        for bar, p in zip(bars, probabilities, strict=True):
+            bar.set_height(p)
+        ax.title.set_text(f"β = {beta:.2f}: the all-up state holds p = {probabilities[-1]:.3f}")
+        return [*bars, ax.title]
+
+    return fig, move
+
+
+@with_scene(_populations_scene)
 def draw_populations(beta: float, n: int = 8, B: float = 1.0) -> Figure:
     """The widget's figure for exercise 0.2: p(x) per energy level of n free spins at β."""
-    ups = np.arange(n + 1)
-    energies = -B * (2 * ups - n)
-    probabilities = np.array(
-        [paramagnet_probability(np.r_[np.ones(k), -np.ones(n - k)], beta, B) for k in ups]
-    )
-    title = f"β = {beta:.2f}: the all-up state holds p = {probabilities[-1]:.3f}"
-    return level_populations(energies, probabilities, highlight=n, title=title)
+    fig, move = _populations_scene(n, B)
+    move(beta)
+    return fig

@@ -14,11 +14,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from .. import ising, spins, statmech
-from ..plotting import figure
+from ..plotting import Scene, figure, with_scene
 from ._core import (
     FLOAT32_ADVICE,
     Wrong,
@@ -521,6 +522,40 @@ ISING_SEED = 0
 _SPIN_COLOURS = ListedColormap(["#4c72b0", "#f2c14e"])
 
 
+def _ising_scene(L: int = ISING_SIDE, sweeps: int = ISING_SWEEPS) -> Scene:
+    """The figure of exercise 1.5 and the function that moves it to a temperature: spins, trace, title."""
+    fig, (lattice, trace) = figure(ncols=2, figsize=(8.4, 3.6), width_ratios=(1, 1.5))
+    image = lattice.imshow(np.ones((L, L)), cmap=_SPIN_COLOURS, vmin=-1, vmax=1, interpolation="nearest")
+    fig.subplots_adjust(left=0.01, right=0.98, bottom=0.14, top=0.8, wspace=0.17)  # no layout engine: fast
+    lattice.set_title(f"{L}×{L} spins after {sweeps} sweeps\n(yellow: up, blue: down)")
+    lattice.set_xticks([])
+    lattice.set_yticks([])
+    lattice.grid(False)
+    lattice.spines[:].set_visible(True)
+    (m_line,) = trace.plot(np.arange(1, sweeps + 1), np.zeros(sweeps), color="#4c72b0", lw=1.2)
+    trace.axvspan(sweeps // 2, sweeps, color="#dddddd", alpha=0.5, lw=0)
+    trace.set_xlim(0, sweeps)
+    trace.set_ylim(0, 1.05)
+    trace.set_xlabel("Metropolis sweep (L² flip proposals)")
+    trace.set_ylabel("|m|, magnetization per spin")
+    title = fig.suptitle("")
+
+    def move(T: float) -> list[Artist]:
+        if not T > 0:
+            raise ValueError(f"the temperature must be positive, got {T}")
+        start = jnp.ones((L, L), jnp.float32)
+        state, samples = ising.metropolis(jax.random.key(ISING_SEED), start, 1.0 / T, sweeps)
+        m = np.abs(np.asarray(samples.magnetization, dtype=np.float64))
+        mean_m = float(m[sweeps // 2 :].mean())
+        image.set_data(np.asarray(state))
+        m_line.set_ydata(m)
+        title.set_text(f"T = {T:.2f} J:  mean |m| over the second half (shaded) = {mean_m:.2f}")
+        return [image, m_line, title]
+
+    return fig, move
+
+
+@with_scene(_ising_scene)
 def draw_ising(T: float, L: int = ISING_SIDE, sweeps: int = ISING_SWEEPS) -> Figure:
     """The widget's figure for exercise 1.5: Metropolis on an ``L × L`` lattice at temperature ``T``.
 
@@ -529,27 +564,8 @@ def draw_ising(T: float, L: int = ISING_SIDE, sweeps: int = ISING_SWEEPS) -> Fig
     the spins after the last sweep; right: :math:`|m|` per sweep. The title gives the mean
     :math:`|m|` over the second half of the run.
     """
-    if not T > 0:
-        raise ValueError(f"the temperature must be positive, got {T}")
-    start = jnp.ones((L, L), jnp.float32)
-    state, samples = ising.metropolis(jax.random.key(ISING_SEED), start, 1.0 / T, sweeps)
-    m = np.abs(np.asarray(samples.magnetization, dtype=np.float64))
-    mean_m = float(m[sweeps // 2 :].mean())
-    fig, (lattice, trace) = figure(ncols=2, figsize=(8.4, 3.6), width_ratios=(1, 1.5))
-    lattice.imshow(np.asarray(state), cmap=_SPIN_COLOURS, vmin=-1, vmax=1, interpolation="nearest")
-    fig.set_layout_engine("constrained")
-    lattice.set_title(f"{L}×{L} spins after {sweeps} sweeps\n(yellow: up, blue: down)")
-    lattice.set_xticks([])
-    lattice.set_yticks([])
-    lattice.grid(False)
-    lattice.spines[:].set_visible(True)
-    trace.plot(np.arange(1, sweeps + 1), m, color="#4c72b0", lw=1.2)
-    trace.axvspan(sweeps // 2, sweeps, color="#dddddd", alpha=0.5, lw=0)
-    trace.set_xlim(0, sweeps)
-    trace.set_ylim(0, 1.05)
-    trace.set_xlabel("Metropolis sweep (L² flip proposals)")
-    trace.set_ylabel("|m|, magnetization per spin")
-    fig.suptitle(f"T = {T:.2f} J:  mean |m| over the second half (shaded) = {mean_m:.2f}")
+    fig, move = _ising_scene(L, sweeps)
+    move(T)
     return fig
 
 

@@ -15,10 +15,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
 from .. import hopfield, sampling, softmax
-from ..plotting import figure
+from ..plotting import Scene, figure, with_scene
 from ._core import (
     FLOAT32_ADVICE,
     Wrong,
@@ -354,6 +355,40 @@ def _entropy_curve() -> np.ndarray:
         return np.asarray(S, dtype=np.float64)
 
 
+def _entropy_target_scene() -> Scene:
+    """The figure of exercise 2.3 and the function that moves it to a temperature: bars, marker, title."""
+    fig, (bars, curve) = figure(ncols=2, figsize=(8.4, 3.4), width_ratios=(1, 1.3))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.895, wspace=0.21)  # no layout engine: fast
+    probabilities = bars.bar(ENTROPY_TOKENS, np.zeros(len(ENTROPY_TOKENS)), color="#4c72b0")
+    bars.set_axisbelow(True)
+    bars.set_ylim(0, 1)
+    bars.set_xlabel('next character after "th"')
+    bars.set_ylabel("probability p_i(T)")
+    curve.semilogx(_T_GRID, _entropy_curve(), color="#4c72b0", lw=1.5, label="S(T)")
+    curve.axhline(TARGET_ENTROPY, color="#c44e52", ls="--", lw=1, label=f"target S* = {TARGET_ENTROPY:g} nat")
+    curve.axhline(math.log(len(ENTROPY_LOGITS)), color="grey", ls=":", lw=1, label="ln 8 (uniform)")
+    (marker,) = curve.plot([], [], "o", color="#f2a900", ms=8, zorder=3)
+    curve.set_xlim(_T_GRID[0], _T_GRID[-1])
+    curve.set_ylim(0, 2.2)
+    curve.set_xlabel("temperature T (units of the logits)")
+    curve.set_ylabel("entropy S (nats)")
+    curve.legend(loc="lower right", fontsize="small")
+    title = fig.suptitle("")
+
+    def move(T: float) -> list[Artist]:
+        if not (np.isfinite(T) and T > 0):
+            raise ValueError(f"the temperature must be positive and finite, got {T}")
+        S = entropy_at(T)
+        for bar, p in zip(probabilities, in_float64(softmax.softmax, ENTROPY_LOGITS, T), strict=True):
+            bar.set_height(p)
+        marker.set_data([T], [S])
+        title.set_text(f"T = {T:.3f}:  S = {S:.3f} nats  (target {TARGET_ENTROPY:g})")
+        return [*probabilities, marker, title]
+
+    return fig, move
+
+
+@with_scene(_entropy_target_scene)
 def draw_entropy_target(T: float) -> Figure:
     """The widget's figure for exercise 2.3 at temperature ``T``.
 
@@ -361,26 +396,8 @@ def draw_entropy_target(T: float) -> Figure:
     :math:`S(T)` in nats against ``T`` (log axis), the target line :math:`S^* = 1` nat and a
     marker at ``T``. The title gives :math:`S(T)` to three decimals.
     """
-    if not (np.isfinite(T) and T > 0):
-        raise ValueError(f"the temperature must be positive and finite, got {T}")
-    p = in_float64(softmax.softmax, ENTROPY_LOGITS, T)
-    S = entropy_at(T)
-    fig, (bars, curve) = figure(ncols=2, figsize=(8.4, 3.4), width_ratios=(1, 1.3))
-    fig.set_layout_engine("constrained")
-    bars.bar(ENTROPY_TOKENS, p, color="#4c72b0")
-    bars.set_ylim(0, 1)
-    bars.set_xlabel('next character after "th"')
-    bars.set_ylabel("probability p_i(T)")
-    curve.semilogx(_T_GRID, _entropy_curve(), color="#4c72b0", lw=1.5, label="S(T)")
-    curve.axhline(TARGET_ENTROPY, color="#c44e52", ls="--", lw=1, label=f"target S* = {TARGET_ENTROPY:g} nat")
-    curve.axhline(math.log(len(ENTROPY_LOGITS)), color="grey", ls=":", lw=1, label="ln 8 (uniform)")
-    curve.plot([T], [S], "o", color="#f2a900", ms=8, zorder=3)
-    curve.set_xlim(_T_GRID[0], _T_GRID[-1])
-    curve.set_ylim(0, 2.2)
-    curve.set_xlabel("temperature T (units of the logits)")
-    curve.set_ylabel("entropy S (nats)")
-    curve.legend(loc="lower right", fontsize="small")
-    fig.suptitle(f"T = {T:.3f}:  S = {S:.3f} nats  (target {TARGET_ENTROPY:g})")
+    fig, move = _entropy_target_scene()
+    move(T)
     return fig
 
 

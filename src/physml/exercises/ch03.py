@@ -19,10 +19,11 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 import scipy.special
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
 from .. import langevin, laplace
-from ..plotting import figure
+from ..plotting import Scene, figure, with_scene
 from ._core import (
     FLOAT32_ADVICE,
     Wrong,
@@ -322,6 +323,59 @@ def check_beta_star(answer: Any) -> str | None:
     )
 
 
+def _basin_masses_scene() -> Scene:
+    """The figure of exercise 3.4 and the function that moves it to an inverse temperature.
+
+    The left axes move as a whole (their height follows the density); on the right, the
+    marker moves.
+    """
+    x = np.linspace(*BOX, 1601)
+    with jax.enable_x64(True):
+        L = np.asarray(well_loss(jnp.asarray(x)), dtype=np.float64)
+    fig, (left, right) = figure(ncols=2, figsize=(9.0, 3.5), width_ratios=(1.2, 1))
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.155, top=0.91, wspace=0.19)  # no layout engine: fast
+    narrow, wide = x <= barrier(), x >= barrier()
+    zeros = np.zeros_like(x)
+    narrow_fill = left.fill_between(x[narrow], zeros[narrow], color="#c44e52", alpha=0.6, label="narrow")
+    wide_fill = left.fill_between(x[wide], zeros[wide], color="#4c72b0", alpha=0.6, label="wide")
+    (density_line,) = left.plot(x, zeros, color="#222222", lw=0.8)
+    left.axvline(barrier(), color="grey", ls=":", lw=1)
+    left.set_xlim(*BOX)
+    left.set_xlabel("parameter x")
+    left.set_ylabel("Gibbs density e^{−βL(x)}/Z")
+    narrow_label, wide_label = left.legend(loc="upper right", fontsize="small").get_texts()
+    right.semilogx(_BETA_GRID, _fraction_curve(), color="#c44e52", lw=1.5)
+    right.axhline(TARGET_FRACTION, color="#222222", ls="--", lw=1, label=f"target {TARGET_FRACTION:.0%}")
+    right.axhline(0.5, color="grey", ls=":", lw=1, label="equal masses")
+    (marker,) = right.plot([], [], "o", color="#f2a900", ms=8, zorder=3)
+    right.set_xlim(_BETA_GRID[0], _BETA_GRID[-1])
+    right.set_ylim(0, 1.02)
+    right.set_xlabel("inverse temperature β (1/loss units)")
+    right.set_ylabel("narrow basin's share of the mass")
+    right.legend(loc="upper left", fontsize="small")
+    title = fig.suptitle("")
+
+    def move(beta: float) -> list[Artist]:
+        if not (np.isfinite(beta) and 0 < beta <= 1e3):
+            raise ValueError(f"beta must be positive and at most 1000, got {beta}")
+        with jax.enable_x64(True):
+            log_z = np.asarray(laplace.basin_log_masses_1d(well_loss, beta, _edges()), dtype=np.float64)
+        density = np.exp(-beta * L - np.logaddexp(*log_z))
+        share = np.exp(log_z - np.logaddexp(*log_z))
+        narrow_fill.set_data(x[narrow], density[narrow], 0)
+        wide_fill.set_data(x[wide], density[wide], 0)
+        density_line.set_ydata(density)
+        left.set_ylim(0, 1.05 * density.max())  # matplotlib's autoscaling: a 5 % margin over the peak
+        narrow_label.set_text(f"narrow basin: {share[0]:.1%}")
+        wide_label.set_text(f"wide basin: {share[1]:.1%}")
+        marker.set_data([beta], [share[0]])
+        title.set_text(f"β = {beta:.3g}:  narrow basin {share[0]:.1%},  wide basin {share[1]:.1%}")
+        return [left, marker, title]
+
+    return fig, move
+
+
+@with_scene(_basin_masses_scene)
 def draw_basin_masses(beta: float) -> Figure:
     """The widget's figure for exercise 3.4 at inverse temperature ``beta``.
 
@@ -329,38 +383,8 @@ def draw_basin_masses(beta: float) -> Figure:
     basin shaded with its share of the mass. Right: the narrow basin's share against
     :math:`\\beta` (log axis), the target line and a marker at ``beta``.
     """
-    if not (np.isfinite(beta) and 0 < beta <= 1e3):
-        raise ValueError(f"beta must be positive and at most 1000, got {beta}")
-    x = np.linspace(*BOX, 1601)
-    with jax.enable_x64(True):
-        L = np.asarray(well_loss(jnp.asarray(x)), dtype=np.float64)
-        log_z = np.asarray(laplace.basin_log_masses_1d(well_loss, beta, _edges()), dtype=np.float64)
-    density = np.exp(-beta * L - np.logaddexp(*log_z))
-    share = np.exp(log_z - np.logaddexp(*log_z))
-    fig, (left, right) = figure(ncols=2, figsize=(9.0, 3.5), width_ratios=(1.2, 1))
-    fig.set_layout_engine("constrained")
-    narrow, wide = x <= barrier(), x >= barrier()
-    left.fill_between(
-        x[narrow], density[narrow], color="#c44e52", alpha=0.6, label=f"narrow basin: {share[0]:.1%}"
-    )
-    left.fill_between(x[wide], density[wide], color="#4c72b0", alpha=0.6, label=f"wide basin: {share[1]:.1%}")
-    left.plot(x, density, color="#222222", lw=0.8)
-    left.axvline(barrier(), color="grey", ls=":", lw=1)
-    left.set_xlim(*BOX)
-    left.set_ylim(0, None)
-    left.set_xlabel("parameter x")
-    left.set_ylabel("Gibbs density e^{−βL(x)}/Z")
-    left.legend(loc="upper right", fontsize="small")
-    right.semilogx(_BETA_GRID, _fraction_curve(), color="#c44e52", lw=1.5)
-    right.axhline(TARGET_FRACTION, color="#222222", ls="--", lw=1, label=f"target {TARGET_FRACTION:.0%}")
-    right.axhline(0.5, color="grey", ls=":", lw=1, label="equal masses")
-    right.plot([beta], [share[0]], "o", color="#f2a900", ms=8, zorder=3)
-    right.set_xlim(_BETA_GRID[0], _BETA_GRID[-1])
-    right.set_ylim(0, 1.02)
-    right.set_xlabel("inverse temperature β (1/loss units)")
-    right.set_ylabel("narrow basin's share of the mass")
-    right.legend(loc="upper left", fontsize="small")
-    fig.suptitle(f"β = {beta:.3g}:  narrow basin {share[0]:.1%},  wide basin {share[1]:.1%}")
+    fig, move = _basin_masses_scene()
+    move(beta)
     return fig
 
 

@@ -20,11 +20,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike, Float
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
 from .. import landscapes
 from ..landscapes import randommatrix
-from ..plotting import figure
+from ..plotting import Scene, figure, with_scene
 from ._core import (
     FLOAT32_ADVICE,
     Wrong,
@@ -90,21 +91,11 @@ def gd_on_quadratic(eta: float, n_steps: int = GD_STEPS) -> Float[np.ndarray, "s
     return np.array(thetas)
 
 
-def draw_gd_on_quadratic(eta: float) -> Figure:
-    r"""The widget's figure for exercise 4.1 at step size ``eta``.
-
-    Left: contours of :math:`L = \frac12\theta^\top A\theta` with the eigenvector directions and
-    the first :data:`GD_STEPS` iterates of gradient descent. Right: the loss and the absolute
-    components of :math:`\theta_t` along the two eigenvectors, against the step (log scale).
-    """
-    if not (np.isfinite(eta) and 0 < eta <= 2.0):
-        raise ValueError(f"eta must lie in (0, 2], got {eta}")
+def _gd_on_quadratic_scene() -> Scene:
+    """The figure of exercise 4.1 and the function that moves it to a step size: iterates, curves, title."""
     _, vectors = quadratic_spectrum()
-    thetas = gd_on_quadratic(eta)
-    modes = np.abs(thetas @ vectors)  # (steps, 2): slow mode, top mode
-    loss = 0.5 * np.einsum("ti,ij,tj->t", thetas, A_4_1, thetas)
     fig, (left, right) = figure(ncols=2, figsize=(9.0, 3.8), width_ratios=(1, 1.15))
-    fig.set_layout_engine("constrained")
+    fig.subplots_adjust(left=0.035, right=0.98, bottom=0.135, top=0.9, wspace=0.19)  # no layout engine: fast
     box = 2.5
     grid = np.linspace(-box, box, 201)
     X, Y = np.meshgrid(grid, grid)
@@ -113,26 +104,59 @@ def draw_gd_on_quadratic(eta: float) -> Figure:
     for k, (colour, name) in enumerate((("#4c72b0", "slow"), ("#c44e52", "top"))):
         v = vectors[:, k] * 3 * box
         left.plot([-v[0], v[0]], [-v[1], v[1]], ls="--", lw=1, color=colour, label=f"{name} eigenvector")
-    left.plot(thetas[:, 0], thetas[:, 1], "-o", color="#222222", ms=2.5, lw=0.8, label="GD iterates")
-    left.plot(*THETA0_4_1, "o", color="#f2a900", ms=7, zorder=3)
+    (iterates,) = left.plot([], [], "-o", color="#222222", ms=2.5, lw=0.8, label="GD iterates")
+    (start,) = left.plot(*THETA0_4_1, "o", color="#f2a900", ms=7, zorder=3)
     left.set_xlim(-box, box)
     left.set_ylim(-box, box)
     left.set_aspect("equal")
     left.set_xlabel(r"$\theta_1$")
     left.set_ylabel(r"$\theta_2$")
-    left.legend(loc="lower left", fontsize="x-small")
+    left_legend = left.legend(loc="lower left", fontsize="x-small")
     steps = np.arange(GD_STEPS + 1)
     floor = 1e-12
-    right.semilogy(steps, np.maximum(loss, floor), color="#222222", lw=1.5, label="loss L")
-    right.semilogy(steps, np.maximum(modes[:, 1], floor), color="#c44e52", lw=1.2, label="|top component|")
-    right.semilogy(steps, np.maximum(modes[:, 0], floor), color="#4c72b0", lw=1.2, label="|slow component|")
+    curves = [
+        right.semilogy(steps, np.ones_like(steps), color=colour, lw=lw, label=label)[0]
+        for colour, lw, label in (
+            ("#222222", 1.5, "loss L"),
+            ("#c44e52", 1.2, "|top component|"),
+            ("#4c72b0", 1.2, "|slow component|"),
+        )
+    ]
     right.set_ylim(1e-8, 1e6)
     right.set_xlim(0, GD_STEPS)
     right.set_xlabel("step t")
     right.set_ylabel("loss, |component| (dimensionless)")
-    right.legend(loc="upper left", fontsize="x-small")
-    trend = "grows" if loss[-1] > loss[0] else "falls"
-    fig.suptitle(f"η = {eta:.3f}: the loss {trend} from {loss[0]:.3g} to {loss[-1]:.3g} in {GD_STEPS} steps")
+    right_legend = right.legend(loc="upper left", fontsize="x-small")
+    title = fig.suptitle("")
+
+    def move(eta: float) -> list[Artist]:
+        if not (np.isfinite(eta) and 0 < eta <= 2.0):
+            raise ValueError(f"eta must lie in (0, 2], got {eta}")
+        thetas = gd_on_quadratic(eta)
+        modes = np.abs(thetas @ vectors)  # (steps, 2): slow mode, top mode
+        loss = 0.5 * np.einsum("ti,ij,tj->t", thetas, A_4_1, thetas)
+        iterates.set_data(thetas[:, 0], thetas[:, 1])
+        for curve, values in zip(curves, (loss, modes[:, 1], modes[:, 0]), strict=True):
+            curve.set_ydata(np.maximum(values, floor))
+        trend = "grows" if loss[-1] > loss[0] else "falls"
+        title.set_text(
+            f"η = {eta:.3f}: the loss {trend} from {loss[0]:.3g} to {loss[-1]:.3g} in {GD_STEPS} steps"
+        )
+        return [iterates, start, left_legend, *curves, right_legend, title]
+
+    return fig, move
+
+
+@with_scene(_gd_on_quadratic_scene)
+def draw_gd_on_quadratic(eta: float) -> Figure:
+    r"""The widget's figure for exercise 4.1 at step size ``eta``.
+
+    Left: contours of :math:`L = \frac12\theta^\top A\theta` with the eigenvector directions and
+    the first :data:`GD_STEPS` iterates of gradient descent. Right: the loss and the absolute
+    components of :math:`\theta_t` along the two eigenvectors, against the step (log scale).
+    """
+    fig, move = _gd_on_quadratic_scene()
+    move(eta)
     return fig
 
 

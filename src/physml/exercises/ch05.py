@@ -23,10 +23,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 from jaxtyping import ArrayLike, Float
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
 from .. import dynamics
-from ..plotting import figure
+from ..plotting import Scene, figure, with_scene
 from ._core import (
     FLOAT32_ADVICE,
     Wrong,
@@ -738,45 +739,61 @@ def _escape_time(run: KeplerRun) -> float:
     return float(run.times[np.argmax(run.energy >= 0)])
 
 
-def draw_kepler_orbits(h: float) -> Figure:
-    r"""The widget's figure for exercise 5.4 at step ``h``: left, the exact orbit and the explicit Euler and
-    leapfrog orbits over :data:`PERIODS_5_4` periods; right, their energies against time."""
-    if not (math.isfinite(h) and H_MIN <= h <= 0.5):
-        raise ValueError(f"h must lie in [{H_MIN:g}, 0.5], got {h}")
-    euler, leapfrog = kepler_run(h), kepler_run(h, "leapfrog")
+def _kepler_orbits_scene() -> Scene:
+    """The figure of exercise 5.4 and the function that moves it to a step: orbits, energies, title."""
     fig, (left, right) = figure(ncols=2, figsize=(9.0, 3.8), width_ratios=(1, 1.2))
-    fig.set_layout_engine("constrained")
+    fig.subplots_adjust(left=0.08, right=0.99, bottom=0.135, top=0.91, wspace=0.21)  # no layout engine: fast
     angle = np.linspace(0, 2 * np.pi, 400)
     x, y = E_5_4 + np.cos(angle), math.sqrt(1 - E_5_4**2) * np.sin(angle)  # focus at the origin
     left.plot(x, y, "--", color="#9aa5b1", lw=1, label="exact orbit")
-    left.plot(euler.q[:, 0], euler.q[:, 1], color="#c44e52", lw=1.1, label="explicit Euler")
-    left.plot(leapfrog.q[:, 0], leapfrog.q[:, 1], color="#4c72b0", lw=1.1, label="leapfrog")
-    left.plot([0], [0], "*", color="#f2a900", ms=11, zorder=3)
+    (euler_orbit,) = left.plot([], [], color="#c44e52", lw=1.1, label="explicit Euler")
+    (leapfrog_orbit,) = left.plot([], [], color="#4c72b0", lw=1.1, label="leapfrog")
+    (sun,) = left.plot([0], [0], "*", color="#f2a900", ms=11, zorder=3)
     left.set_xlim(-3.0, 2.5)
     left.set_ylim(-2.2, 2.2)
     left.set_aspect("equal")
     left.set_xlabel("x (semi-major axes)")
     left.set_ylabel("y (semi-major axes)")
-    left.legend(loc="lower left", fontsize="x-small")
-    periods = 2 * np.pi
-    right.plot(euler.times / periods, euler.energy, color="#c44e52", lw=1.3, label="explicit Euler")
-    right.plot(leapfrog.times / periods, leapfrog.energy, color="#4c72b0", lw=1.3, label="leapfrog")
-    right.axhline(0.0, color="#222222", lw=0.8)
-    right.axhline(-0.5, color="#9aa5b1", lw=0.8, ls="--", label="exact, E = −1/2")
+    left_legend = left.legend(loc="lower left", fontsize="x-small")
+    (euler_energy,) = right.plot([], [], color="#c44e52", lw=1.3, label="explicit Euler")
+    (leapfrog_energy,) = right.plot([], [], color="#4c72b0", lw=1.3, label="leapfrog")
+    zero = right.axhline(0.0, color="#222222", lw=0.8)
+    exact = right.axhline(-0.5, color="#9aa5b1", lw=0.8, ls="--", label="exact, E = −1/2")
     right.set_ylim(-0.8, 0.4)
     right.set_xlim(0, PERIODS_5_4 * 1.05)
     right.set_xlabel("time t (periods of the exact orbit)")
     right.set_ylabel("energy E (units of GMm/a)")
-    right.legend(loc="upper left", fontsize="x-small")
-    if np.max(euler.energy) < 0:
-        verdict = f"Euler stays bound (max E = {np.max(euler.energy):.3f})"
-    else:
-        verdict = f"Euler escapes: E ≥ 0 first at t = {_escape_time(euler):.2f}"
-    drift = np.max(np.abs(leapfrog.energy + 0.5))
-    fig.suptitle(
-        f"h = {h:.3f} ({2 * math.pi / h:.0f} steps per period): {verdict}; leapfrog |ΔE| ≤ {drift:.2g}",
-        fontsize="medium",
-    )
+    right_legend = right.legend(loc="upper left", fontsize="x-small")
+    title = fig.suptitle("", fontsize="medium")
+
+    def move(h: float) -> list[Artist]:
+        if not (math.isfinite(h) and H_MIN <= h <= 0.5):
+            raise ValueError(f"h must lie in [{H_MIN:g}, 0.5], got {h}")
+        euler, leapfrog = kepler_run(h), kepler_run(h, "leapfrog")
+        euler_orbit.set_data(euler.q[:, 0], euler.q[:, 1])
+        leapfrog_orbit.set_data(leapfrog.q[:, 0], leapfrog.q[:, 1])
+        euler_energy.set_data(euler.times / (2 * np.pi), euler.energy)
+        leapfrog_energy.set_data(leapfrog.times / (2 * np.pi), leapfrog.energy)
+        if np.max(euler.energy) < 0:
+            verdict = f"Euler stays bound (max E = {np.max(euler.energy):.3f})"
+        else:
+            verdict = f"Euler escapes: E ≥ 0 first at t = {_escape_time(euler):.2f}"
+        drift = np.max(np.abs(leapfrog.energy + 0.5))
+        title.set_text(
+            f"h = {h:.3f} ({2 * math.pi / h:.0f} steps per period): {verdict}; leapfrog |ΔE| ≤ {drift:.2g}"
+        )
+        orbits = [euler_orbit, leapfrog_orbit, sun, left_legend]
+        return [*orbits, euler_energy, leapfrog_energy, zero, exact, right_legend, title]
+
+    return fig, move
+
+
+@with_scene(_kepler_orbits_scene)
+def draw_kepler_orbits(h: float) -> Figure:
+    r"""The widget's figure for exercise 5.4 at step ``h``: left, the exact orbit and the explicit Euler and
+    leapfrog orbits over :data:`PERIODS_5_4` periods; right, their energies against time."""
+    fig, move = _kepler_orbits_scene()
+    move(h)
     return fig
 
 

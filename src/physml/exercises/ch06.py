@@ -23,12 +23,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike, Float
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullLocator
 
 from .._checks import is_real
 from ..discovery import conservation, equations, powerlaw
-from ..plotting import figure
+from ..plotting import Scene, figure, with_scene
 from ._core import (
     FLOAT32_ADVICE,
     Wrong,
@@ -671,42 +672,61 @@ def singular_values_6_4(sigma: float) -> np.ndarray:
     )
 
 
-def draw_noise_gap(sigma: float) -> Figure:
-    r"""The widget's figure for exercise 6.4 at noise ``sigma``: left, the singular values of
-    :math:`\Delta\Phi` of the four data sets; right, their gaps against :math:`\sigma`, the mean gap,
-    and the criterion."""
-    if not (is_real(sigma) and math.isfinite(sigma)):
-        raise ValueError(f"sigma must be a finite number, got {sigma!r}")
-    if not (10**LOG_SIGMA_MIN * 0.999 <= sigma <= 10**LOG_SIGMA_MAX * 1.001):
-        raise ValueError(f"sigma must lie in [1e{LOG_SIGMA_MIN:g}, 1e{LOG_SIGMA_MAX:g}], got {sigma}")
-    values = singular_values_6_4(sigma)
+def _noise_gap_scene() -> Scene:
+    """The figure of exercise 6.4 and the function that moves it to a noise level: singular values,
+    the slider's line, title."""
     gaps, mean = gap_curves()
-    now = float(np.exp(np.mean(np.log(values[:, 5] / values[:, 6]))))
     fig, (left, right) = figure(ncols=2, figsize=(9.0, 3.8))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.13, top=0.9, wspace=0.28)  # no layout engine: fast
-    index = np.arange(1, values.shape[1] + 1)
-    for i, row in enumerate(values):
-        left.semilogy(index, row, "o-", ms=3.5, lw=1, color=f"C{i}", label=f"data set {i + 1}")
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.9, wspace=0.28)  # no layout engine: fast
+    index = np.arange(1, 9)
+    spectra = [
+        left.semilogy(index, np.ones(8), "o-", ms=3.5, lw=1, color=f"C{i}", label=f"data set {i + 1}")[0]
+        for i in range(len(SEEDS_6_4))
+    ]
     left.axvspan(6.5, 8.5, color="#9aa5b1", alpha=0.2, lw=0)
     left.set_ylim(1e-7, 10)
     left.set_xlim(0.5, 8.5)
     left.set_xlabel("index of singular value")
     left.set_ylabel("singular value of ΔΦ (normalised)")
-    left.legend(loc="lower left", fontsize="x-small")
+    left_legend = left.legend(loc="lower left", fontsize="x-small")
     for i, row in enumerate(gaps):
         right.loglog(SIGMA_GRID, row, lw=0.8, color=f"C{i}", alpha=0.6)
     right.loglog(SIGMA_GRID, mean, lw=2, color="#222222", label="mean gap (geometric)")
     right.axhline(GAP_CRITERION, color="#c44e52", lw=1, ls="--", label=f"criterion, gap = {GAP_CRITERION:g}")
-    right.axvline(sigma, color="#4c72b0", lw=1.2, label="σ on the slider")
+    slider_line = right.axvline(SIGMA_GRID[0], color="#4c72b0", lw=1.2, label="σ on the slider")
     right.set_xlabel("velocity noise σ (units of the largest speed)")
     right.set_ylabel("gap s₆/s₇")
     right.set_ylim(0.8, 3e3)
-    right.legend(loc="upper right", fontsize="x-small")
+    right_legend = right.legend(loc="upper right", fontsize="x-small")
     for axis in (left.yaxis, right.xaxis, right.yaxis):  # minor ticks cost half the rendering time
         axis.set_minor_locator(NullLocator())
     left.yaxis.set_major_locator(LogLocator(numticks=5))
-    verdict = "the laws stand out" if now >= GAP_CRITERION else "the laws are lost"
-    fig.suptitle(f"σ = {sigma:.3g}: mean gap {now:.3g} — {verdict}", fontsize="medium")
+    title = fig.suptitle("", fontsize="medium")
+
+    def move(sigma: float) -> list[Artist]:
+        if not (is_real(sigma) and math.isfinite(sigma)):
+            raise ValueError(f"sigma must be a finite number, got {sigma!r}")
+        if not (10**LOG_SIGMA_MIN * 0.999 <= sigma <= 10**LOG_SIGMA_MAX * 1.001):
+            raise ValueError(f"sigma must lie in [1e{LOG_SIGMA_MIN:g}, 1e{LOG_SIGMA_MAX:g}], got {sigma}")
+        values = singular_values_6_4(sigma)
+        for spectrum, row in zip(spectra, values, strict=True):
+            spectrum.set_ydata(row)
+        slider_line.set_xdata([sigma, sigma])
+        now = float(np.exp(np.mean(np.log(values[:, 5] / values[:, 6]))))
+        verdict = "the laws stand out" if now >= GAP_CRITERION else "the laws are lost"
+        title.set_text(f"σ = {sigma:.3g}: mean gap {now:.3g} — {verdict}")
+        return [*spectra, left_legend, slider_line, right_legend, title]
+
+    return fig, move
+
+
+@with_scene(_noise_gap_scene)
+def draw_noise_gap(sigma: float) -> Figure:
+    r"""The widget's figure for exercise 6.4 at noise ``sigma``: left, the singular values of
+    :math:`\Delta\Phi` of the four data sets; right, their gaps against :math:`\sigma`, the mean gap,
+    and the criterion."""
+    fig, move = _noise_gap_scene()
+    move(sigma)
     return fig
 
 

@@ -29,13 +29,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from .. import hnn, landau, onsager
 from .._checks import is_real
 from ..integrators import harmonic_oscillator
-from ..plotting import figure
+from ..plotting import Scene, figure, with_scene
 from ._core import (
     FLOAT32_ADVICE,
     Wrong,
@@ -871,27 +872,42 @@ def _check_horizon(horizon: Any) -> float:
     return float(horizon)
 
 
-def draw_horizon(horizon: float) -> Figure:
-    r"""The widget's figure for exercise 7.6: the relative energy errors of the HNN and the baseline from
-    :math:`t = 0` to ``horizon`` (log axis), the threshold, and the largest error of each so far."""
-    h = _check_horizon(horizon)
+def _horizon_scene() -> Scene:
+    """The figure of exercise 7.6 and the function that moves it to a horizon: the two errors, title."""
     r = rollouts_7_6()
-    upto = r.t <= h + 1e-9
     fig, ax = figure(figsize=(7.0, 3.8))
     fig.subplots_adjust(left=0.11, right=0.97, bottom=0.14, top=0.88)
-    for errors, colour, name in ((r.baseline, "#c44e52", "baseline"), (r.hnn, "#4c72b0", "HNN")):
-        ax.semilogy(r.t[upto][1:], np.maximum(errors[upto][1:], 1e-8), color=colour, lw=1.0, label=name)
-    ax.axhline(THRESHOLD_7_6, color="#222222", lw=1, ls="--", label=f"{THRESHOLD_7_6:g}")
+    errors = [
+        ax.semilogy(r.t, error, color=colour, lw=1.0, label=name)[0]
+        for error, colour, name in ((r.baseline, "#c44e52", "baseline"), (r.hnn, "#4c72b0", "HNN"))
+    ]
+    threshold = ax.axhline(THRESHOLD_7_6, color="#222222", lw=1, ls="--", label=f"{THRESHOLD_7_6:g}")
     ax.set_xlim(0, T_MAX_7_6)
     ax.set_ylim(1e-6, 3)
     ax.set_xlabel("time t")
     ax.set_ylabel("relative energy error")
-    ax.legend(loc="lower right", fontsize="x-small")
+    legend = ax.legend(loc="lower right", fontsize="x-small")
     ax.yaxis.set_minor_locator(NullLocator())
-    worst_b, worst_h = float(np.max(r.baseline[upto])), float(np.max(r.hnn[upto]))
-    fig.suptitle(
-        f"up to t = {h:g}: largest error baseline {worst_b:.3g}, HNN {worst_h:.3g}", fontsize="medium"
-    )
+    title = fig.suptitle("", fontsize="medium")
+
+    def move(horizon: float) -> list[Artist]:
+        h = _check_horizon(horizon)
+        upto = r.t <= h + 1e-9
+        for line, error in zip(errors, (r.baseline, r.hnn), strict=True):
+            line.set_data(r.t[upto][1:], np.maximum(error[upto][1:], 1e-8))
+        worst_b, worst_h = float(np.max(r.baseline[upto])), float(np.max(r.hnn[upto]))
+        title.set_text(f"up to t = {h:g}: largest error baseline {worst_b:.3g}, HNN {worst_h:.3g}")
+        return [*errors, threshold, legend, title]
+
+    return fig, move
+
+
+@with_scene(_horizon_scene)
+def draw_horizon(horizon: float) -> Figure:
+    r"""The widget's figure for exercise 7.6: the relative energy errors of the HNN and the baseline from
+    :math:`t = 0` to ``horizon`` (log axis), the threshold, and the largest error of each so far."""
+    fig, move = _horizon_scene()
+    move(horizon)
     return fig
 
 

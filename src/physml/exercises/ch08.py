@@ -30,12 +30,13 @@ import numpy as np
 import scipy.sparse
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, ArrayLike, Float
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullLocator
 
 from .._checks import is_real
 from ..nqs import ansatz, exact, lattice, operators, sr, vmc
-from ..plotting import figure
+from ..plotting import Scene, figure, with_scene
 from ._core import (
     FLOAT32_ADVICE,
     Wrong,
@@ -725,42 +726,67 @@ def _check_shift(diag_shift: Any) -> float:
     return float(diag_shift)
 
 
-def draw_sr_convergence(diag_shift: float) -> Figure:
-    r"""The widget's figure for exercise 8.4 at diagonal shift ``diag_shift``: left, the relative energy
-    error against the iteration; right, the error after :data:`BUDGET_8_4` iterations against the shift,
-    for every value of the slider."""
-    shift = _check_shift(diag_shift)
-    errors = relative_errors_8_4(shift)
-    after = grid_errors_8_4()[:, BUDGET_8_4]
+def _sr_convergence_scene() -> Scene:
+    """The figure of exercise 8.4 and the function that moves it to a diagonal shift: the error curve and
+    its legend, the slider's line, title."""
+    grid = grid_errors_8_4()
+    iterations = np.arange(grid.shape[1])
     fig, (left, right) = figure(ncols=2, figsize=(9.0, 3.8))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.13, top=0.9, wspace=0.28)  # no layout engine: fast
-    left.semilogy(np.arange(errors.size), errors, color="#4c72b0", lw=1.4, label=f"λ = {shift:.2g}")
-    left.axhline(TARGET_8_4, color="#c44e52", lw=1, ls="--", label=f"target {TARGET_8_4:g}")
-    left.axvline(BUDGET_8_4, color="#9aa5b1", lw=1, ls=":", label=f"{BUDGET_8_4} iterations")
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.9, wspace=0.28)  # no layout engine: fast
+    (curve,) = left.semilogy(iterations, np.ones(iterations.size), color="#4c72b0", lw=1.4, label="λ")
+    left_lines = [
+        left.axhline(TARGET_8_4, color="#c44e52", lw=1, ls="--", label=f"target {TARGET_8_4:g}"),
+        left.axvline(BUDGET_8_4, color="#9aa5b1", lw=1, ls=":", label=f"{BUDGET_8_4} iterations"),
+    ]
     left.set_ylim(1e-6, 5)
-    left.set_xlim(0, errors.size - 1)
+    left.set_xlim(0, iterations[-1])
     left.set_xlabel("SR iteration")
     left.set_ylabel("relative energy error |E − E₀|/|E₀|")
-    left.legend(loc="lower left", fontsize="x-small")
+    left_legend = left.legend(loc="lower left", fontsize="x-small")
     right.loglog(
-        SHIFT_GRID, after, "o-", ms=2.5, lw=1, color="#222222", label=f"after {BUDGET_8_4} iterations"
+        SHIFT_GRID,
+        grid[:, BUDGET_8_4],
+        "o-",
+        ms=2.5,
+        lw=1,
+        color="#222222",
+        label=f"after {BUDGET_8_4} iterations",
     )
     right.axhline(TARGET_8_4, color="#c44e52", lw=1, ls="--", label=f"target {TARGET_8_4:g}")
-    right.axvline(shift, color="#4c72b0", lw=1.2, label="λ on the slider")
+    slider_line = right.axvline(SHIFT_GRID[0], color="#4c72b0", lw=1.2, label="λ on the slider")
     right.set_ylim(1e-6, 5)
     right.set_xlabel("diagonal shift λ")
     right.set_ylabel("relative error after 40 iterations")
-    right.legend(loc="lower right", fontsize="x-small")
+    right_legend = right.legend(loc="lower right", fontsize="x-small")
     for axis in (left.yaxis, right.xaxis, right.yaxis):  # minor ticks cost half the rendering time
         axis.set_minor_locator(NullLocator())
     left.yaxis.set_major_locator(LogLocator(numticks=4))
     right.yaxis.set_major_locator(LogLocator(numticks=4))
-    final = errors[BUDGET_8_4]
-    verdict = "target reached" if _reached(errors) else "target missed"
-    fig.suptitle(
-        f"λ = {shift:.3g}: relative error {final:.2g} after {BUDGET_8_4} iterations — {verdict}",
-        fontsize="medium",
-    )
+    title = fig.suptitle("", fontsize="medium")
+
+    def move(diag_shift: float) -> list[Artist]:
+        shift = _check_shift(diag_shift)
+        errors = relative_errors_8_4(shift)
+        curve.set_ydata(errors)
+        left_legend.get_texts()[0].set_text(f"λ = {shift:.2g}")
+        slider_line.set_xdata([shift, shift])
+        final = errors[BUDGET_8_4]
+        verdict = "target reached" if _reached(errors) else "target missed"
+        title.set_text(
+            f"λ = {shift:.3g}: relative error {final:.2g} after {BUDGET_8_4} iterations — {verdict}"
+        )
+        return [curve, *left_lines, left_legend, slider_line, right_legend, title]
+
+    return fig, move
+
+
+@with_scene(_sr_convergence_scene)
+def draw_sr_convergence(diag_shift: float) -> Figure:
+    r"""The widget's figure for exercise 8.4 at diagonal shift ``diag_shift``: left, the relative energy
+    error against the iteration; right, the error after :data:`BUDGET_8_4` iterations against the shift,
+    for every value of the slider."""
+    fig, move = _sr_convergence_scene()
+    move(diag_shift)
     return fig
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from ..plotting import png_bytes
+from ..plotting import MovingFigure, png_bytes
 from ._core import REGISTRY, Result, evaluate
 
 __all__ = ["LiveFigure", "WidgetExercise"]
@@ -36,6 +36,10 @@ class LiveFigure:
             every change of a control).
 
     A chapter uses it for an explorable figure; :class:`WidgetExercise` adds a Check button.
+
+    If ``draw`` carries a scene (:func:`physml.plotting.with_scene`), the live figure keeps
+    one figure and repaints only its moving parts on a change of a control
+    (:class:`physml.plotting.MovingFigure`), instead of drawing and rendering a new one.
     """
 
     def __init__(self, controls: Mapping[str, widgets.ValueWidget], draw: Callable[..., Figure]) -> None:
@@ -43,10 +47,11 @@ class LiveFigure:
             raise ValueError("a live figure needs at least one control")
         self.controls = dict(controls)
         self.draw = draw
+        self._moving: MovingFigure | None = None
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="640px"))
         self.feedback = widgets.HTML()
         for control in self.controls.values():
-            control.observe(lambda _: self.redraw(), names="value")
+            control.observe(self._on_change, names="value")
         self.box = widgets.VBox([widgets.HBox(self._top_row()), self.image, self.feedback])
         self.redraw()
 
@@ -63,12 +68,28 @@ class LiveFigure:
         for name, value in values.items():
             self.controls[name].value = value
 
+    def _on_change(self, _change: Any) -> None:
+        # What the feedback says is about the old values (a verdict, a drawing error): clear it.
+        # A Check click can reach the kernel before the slider moves that preceded it, so a
+        # verdict on a stale value is erased as soon as the newer value arrives.
+        self.feedback.value = ""
+        self.redraw()
+
     def redraw(self) -> None:
         """Draw the figure for the current values into the image widget."""
         try:
-            self.image.value = png_bytes(self.draw(**self.values))
+            self.image.value = self._png()
         except Exception as exc:  # a drawing error must not kill the widget
             self.feedback.value = f"<i>Could not draw: {escape(type(exc).__name__)}: {escape(str(exc))}</i>"
+
+    def _png(self) -> bytes:
+        """PNG bytes of the figure at the current values."""
+        scene = getattr(self.draw, "scene", None)
+        if scene is None:
+            return png_bytes(self.draw(**self.values))
+        if self._moving is None:
+            self._moving = MovingFigure(*scene())
+        return self._moving.png(**self.values)
 
     def _static_text(self) -> str:
         settings = ", ".join(f"{k} = {_literal(v)}" for k, v in self.values.items())
