@@ -4,11 +4,20 @@
 - rank promotion raises, so a silent broadcast is a failure;
 - warnings are errors (pyproject.toml), hypothesis is derandomized (no flaky CI);
 - ``key`` is a fixed PRNG key for tests that need randomness.
+
+Each session also records itself for ``bench/run_all.py``: its wall time, outcome counts,
+arguments, git commit and seconds per test file go to ``_build/test-session-last.json``, and
+a session of the whole suite (no paths, ``-k``, ``-m``, ``--deselect``, ``--lf`` or
+``--collect-only``) also to ``_build/test-session.json``.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import time
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +87,84 @@ def assert_distinct(values: Any, rtol: float = 5e-4) -> None:
         for j in range(i):
             gap = np.max(np.abs(values[i] - values[j]) / np.maximum(np.abs(values[j]), 1e-300))
             assert gap > rtol, (i, j)
+
+
+# ----------------------------------------------------------------------------- session record
+
+_SESSION: dict[str, Any] = {"outcomes": Counter(), "file_seconds": defaultdict(float)}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _SESSION.update(started=time.time(), start=time.perf_counter())
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _SESSION["collection_s"] = time.perf_counter() - _SESSION.get("start", time.perf_counter())
+
+
+def _outcome(report: pytest.TestReport) -> str | None:
+    """How a test ended, counted once per test as pytest's summary line counts it."""
+    if report.when == "call":
+        if hasattr(report, "wasxfail"):
+            return "xfailed" if report.skipped else "xpassed"
+        return report.outcome
+    if report.failed:
+        return "error"
+    return "skipped" if report.skipped else None
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _SESSION["file_seconds"][report.nodeid.split("::")[0]] += report.duration
+    outcome = _outcome(report)
+    if outcome is not None:
+        _SESSION["outcomes"][outcome] += 1
+
+
+def _git(*args: str) -> str | None:
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def _whole_suite(config: pytest.Config) -> bool:
+    """The session ran the configured testpaths with nothing selected away."""
+    option = config.option
+    return (
+        config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and not option.collectonly
+        and not option.keyword
+        and not option.markexpr
+        and not getattr(option, "deselect", None)
+        and not getattr(option, "lf", False)
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write this session's record (not from xdist workers, whose controller writes it)."""
+    if hasattr(session.config, "workerinput") or "start" not in _SESSION:
+        return
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    record = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(_SESSION["started"])),
+        "wall_s": time.perf_counter() - _SESSION["start"],
+        "collection_s": _SESSION.get("collection_s"),
+        "exit_status": int(exitstatus),
+        "outcomes": dict(_SESSION["outcomes"]),
+        "collected": session.testscollected,
+        "args": list(session.config.invocation_params.args),
+        "whole_suite": _whole_suite(session.config),
+        "commit": _git("rev-parse", "HEAD"),
+        "tree_modified": None if status is None else bool(status),
+        "file_seconds": dict(sorted(_SESSION["file_seconds"].items(), key=lambda item: -item[1])),
+    }
+    folder = ROOT / "_build"
+    folder.mkdir(exist_ok=True)
+    names = ["test-session-last.json"] + (["test-session.json"] if record["whole_suite"] else [])
+    for name in names:
+        tmp = folder / f".{name}.{os.getpid()}"
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+        os.replace(tmp, folder / name)
