@@ -4,6 +4,8 @@ the L-CNN against a complex reference and hand-set weights that build Wilson loo
 
 from __future__ import annotations
 
+import logging
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -344,6 +346,34 @@ def test_padding_with_zero_weights_changes_nothing_but_rounding():
     )
 
 
+@pytest.mark.parametrize("n", [1, 5, 32, 33, 70])
+def test_predict_in_blocks_equals_one_vmap(n):
+    """predict() evaluates 32 configurations at a time, padding the last block: the same outputs
+    as the whole batch at once, for any number of configurations, and one compiled program."""
+    theta = links(40, 4, (n,))
+    for model in (G.LCNN(key=jax.random.key(1)), G.PlainCNN(key=jax.random.key(2))):
+        whole = jax.jit(jax.vmap(model))(theta)
+        out = G.predict(model, theta)
+        assert out.shape == (n,) and out.dtype == whole.dtype
+        np.testing.assert_allclose(np.asarray(out), np.asarray(whole), rtol=1e-12, atol=1e-14)
+        traced = jax.jit(G.predict)(model, theta)  # inside a traced function: one piece
+        np.testing.assert_allclose(np.asarray(traced), np.asarray(whole), rtol=1e-12, atol=1e-14)
+
+
+def test_predict_compiles_one_program_for_every_number_of_configurations(caplog):
+    model = G.PlainCNN((3,), key=jax.random.key(5))  # a shape that no other test compiles
+    theta = links(41, 4, (70,))
+    with jax.log_compiles(), caplog.at_level(logging.WARNING):
+        for n in (1, 33, 70, 5):
+            G.predict(model, theta[:n])
+    compiled = [
+        r.getMessage()
+        for r in caplog.records
+        if "Finished XLA compilation of jit(_predict)" in r.getMessage()
+    ]
+    assert len(compiled) == 1, compiled
+
+
 # ------------------------------------------------------------------------------- bad input
 
 
@@ -381,6 +411,8 @@ def test_padding_with_zero_weights_changes_nothing_but_rounding():
         (lambda: G.LCNN((), key=jax.random.key(0)), "channels must be"),
         (lambda: G.PlainCNN((4, 0), key=jax.random.key(0)), "channels must be"),
         (lambda: G.invariance_error(jax.random.key(0), "model", jnp.zeros((2, 4, 4))), "LCNN or a PlainCNN"),
+        (lambda: G.predict(G.LCNN(key=jax.random.key(0)), jnp.zeros((0, 2, 4, 4))), "no configuration"),
+        (lambda: G.predict(G.LCNN(key=jax.random.key(0)), jnp.zeros((2, 4, 4))), r"shape \(n, 2, L, L\)"),
         (
             lambda: G.train_regressor(jax.random.key(0), "mlp", jnp.zeros((2, 2, 4, 4)), [0, 1]),
             "kind must be",

@@ -169,6 +169,21 @@ def test_extrapolation_of_the_true_dynamics_is_exact():
     assert float(jnp.max(result.trajectory_error)) < 1e-5  # four RK4 steps per interval of 0.4
 
 
+def test_extrapolation_returns_the_trajectories_it_compared():
+    T, m0 = jnp.asarray([0.5, 1.2, 1.5]), jnp.asarray([-1.0, 0.3, 1.0])
+    model = landau.StructuredLandau(key=jax.random.key(3))  # random coefficients: not the truth
+    result = landau.extrapolation(model, P, T, m0=m0)
+    assert result.trajectories.shape == result.exact.shape == (3, 3, 21)
+    np.testing.assert_allclose(np.asarray(result.times), np.linspace(0.0, 8.0, 21), rtol=1e-15)
+    own = landau.rollout(model, m0[None, :], T[:, None], result.times, substeps=4)
+    np.testing.assert_allclose(np.asarray(result.trajectories), np.asarray(own), rtol=1e-12)
+    exact = landau.landau_solution(P, m0[None, :, None], T[:, None, None], result.times)
+    np.testing.assert_allclose(np.asarray(result.exact), np.asarray(exact), rtol=1e-12)
+    rms = np.sqrt(np.mean((np.asarray(own) - np.asarray(exact)) ** 2, axis=(1, 2)))
+    np.testing.assert_allclose(np.asarray(result.trajectory_error), rms, rtol=1e-12)
+    assert np.all(rms > 1e-3)  # a wrong model: the comparison is not trivially zero
+
+
 # ------------------------------------------------------------------------------ the data
 
 

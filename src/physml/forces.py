@@ -525,8 +525,8 @@ def kinetic_energy(velocities: Float[ArrayLike, "... N D"], masses: Float[ArrayL
 
 
 @eqx.filter_jit
-def _simulate(forces_fn: Callable, x: Array, p: Array, m: Array, dt: Array, every: Array, n_records: int):
-    inv_m = (1.0 / m)[:, None]
+def _simulate(forces_fn: Callable, x: Array, v: Array, m: Array, dt: Array, every: Array, n_records: int):
+    inv_m, p = (1.0 / m)[:, None], m[:, None] * v
 
     def step(_: Any, s: tuple) -> tuple:
         x, p, f = s
@@ -590,10 +590,10 @@ def simulate(
     )
     if n_steps % every:
         raise ValueError(f"n_steps = {n_steps} must be a multiple of every = {every}")
-    xs, vs = _simulate(
-        forces_fn, x0, m[:, None] * v0, m, jnp.asarray(dt, x0.dtype), jnp.asarray(every), n_steps // every
-    )
-    return Trajectory(xs, vs, dt * every * jnp.arange(xs.shape[0], dtype=x0.dtype))
+    dtype, n_records = np.dtype(x0.dtype), n_steps // every
+    xs, vs = _simulate(forces_fn, x0, v0, m, np.asarray(dt, dtype), np.asarray(every), n_records)
+    times = np.asarray(dt * every, dtype) * np.arange(n_records + 1, dtype=dtype)  # on the host
+    return Trajectory(xs, vs, jax.device_put(times))
 
 
 class Drift(NamedTuple):

@@ -208,10 +208,14 @@ def wilson_loop_angle(theta: Float[ArrayLike, "... 2 L L"], R: int, T: int) -> F
         the loop angles, shape ``(..., L, L)``.
     """
     theta = _as_links(theta)
+    _check_extents(theta, R, T)
+    return _loop_angle(theta, R, T)
+
+
+def _check_extents(theta: Array, R: Any, T: Any) -> None:
     for n, name in ((R, "R"), (T, "T")):
         if not (is_int(n) and 1 <= n <= theta.shape[-1]):
             raise ValueError(f"{name} must be an integer in [1, L] = [1, {theta.shape[-1]}], got {n!r}")
-    return _loop_angle(theta, R, T)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
@@ -224,7 +228,14 @@ def _loop_angle(theta: Array, R: int, T: int) -> Array:
 def wilson_loop(theta: Float[ArrayLike, "... 2 L L"], R: int, T: int) -> Complex[Array, "... L L"]:
     r"""The Wilson loop :math:`W_{R\times T}(x)` as a complex number, :math:`e^{i\,\text{angle}}`
     (the angle of :func:`wilson_loop_angle`); shape ``(..., L, L)``."""
-    return jnp.exp(1j * wilson_loop_angle(theta, R, T))
+    theta = _as_links(theta)
+    _check_extents(theta, R, T)
+    return _loop(theta, R, T)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _loop(theta: Array, R: int, T: int) -> Array:
+    return jnp.exp(1j * _loop_angle(theta, R, T))
 
 
 def plaquette_angles(theta: Float[ArrayLike, "... 2 L L"]) -> Float[Array, "... L L"]:
@@ -556,9 +567,9 @@ def sample_configurations(
     eps = np.asarray(_check_nonnegative(step_size, "step_size", positive=True), dtype=np.float64)
     if eps.shape not in ((), b.shape):
         raise ValueError(f"step_size must be a number or have the shape of betas {b.shape}, got {eps.shape}")
-    hyper = jnp.asarray(np.stack([b, np.broadcast_to(eps, b.shape)]), jnp.result_type(float))  # traced
-    thetas, acceptance = _sample(key, L, hyper, n, n_thermal, n_between, n_overrelax)
-    return GaugeSamples(thetas.reshape(-1, 2, L, L), jnp.repeat(hyper[0], n), acceptance)
+    hyper = np.stack([b, np.broadcast_to(eps, b.shape)]).astype(jnp.result_type(float))  # traced
+    thetas, acceptance = _sample(key, L, jax.device_put(hyper), n, n_thermal, n_between, n_overrelax)
+    return GaugeSamples(thetas.reshape(-1, 2, L, L), jax.device_put(np.repeat(hyper[0], n)), acceptance)
 
 
 # ------------------------------------------------------------------------------ the networks
@@ -575,7 +586,7 @@ def _initialise(key: Array, skeleton: Any, bounds: list[float]) -> Any:
     ends = np.cumsum([math.prod(leaves[i].shape) for i in slots])
     u = np.asarray(jax.random.uniform(key, (int(ends[-1]),), leaves[slots[0]].dtype, -1.0, 1.0))
     for i, bound, part in zip(slots, bounds, np.split(u, ends[:-1]), strict=True):
-        leaves[i] = jnp.asarray(bound * part.reshape(leaves[i].shape))
+        leaves[i] = jax.device_put(bound * part.reshape(leaves[i].shape))
     return jax.tree.unflatten(treedef, leaves)
 
 
@@ -706,10 +717,30 @@ def _check_data(configs: Any, targets: Any) -> tuple[Array, Array]:
     return configs, targets
 
 
+_BLOCK = 32  # configurations per compiled evaluation in predict()
+
+
 @eqx.filter_jit
-def predict(model: LCNN | PlainCNN, configs: Float[Array, "n 2 L L"]) -> Float[Array, " n"]:
-    """The model's output for each configuration."""
+def _predict(model: Any, configs: Array) -> Array:
     return jax.vmap(model)(configs)
+
+
+def predict(model: LCNN | PlainCNN, configs: Float[ArrayLike, "n 2 L L"]) -> Float[Array, " n"]:
+    """The model's output for each configuration.
+
+    Evaluated in blocks of 32 configurations, the last one padded with copies of its first, so
+    that one compiled program serves every number of configurations (inside a traced function,
+    in one piece)."""
+    model = _check_model(model)
+    if isinstance(configs, jax.core.Tracer):
+        return jax.vmap(model)(configs)
+    host = np.asarray(_as_links(configs, ndim=4, name="configs"))
+    n = host.shape[0]
+    if n == 0:
+        raise ValueError("configs holds no configuration")
+    padded = np.concatenate([host, np.repeat(host[:1], -n % _BLOCK, axis=0)])
+    blocks = [np.asarray(_predict(model, jax.device_put(b))) for b in np.split(padded, len(padded) // _BLOCK)]
+    return jax.device_put(np.concatenate(blocks)[:n])
 
 
 def regression_error(
@@ -718,7 +749,12 @@ def regression_error(
     r"""The relative RMS error :math:`\sqrt{\langle(f - y)^2\rangle / \mathrm{Var}\,y}` (1: no better than
     the mean of ``targets``)."""
     configs, targets = _check_data(configs, targets)
-    return jnp.sqrt(jnp.mean((predict(_check_model(model), configs) - targets) ** 2) / jnp.var(targets))
+    return _relative_rms(predict(model, configs), targets)
+
+
+@jax.jit
+def _relative_rms(predictions: Array, targets: Array) -> Array:
+    return jnp.sqrt(jnp.mean((predictions - targets) ** 2) / jnp.var(targets))
 
 
 def invariance_error(
@@ -726,12 +762,16 @@ def invariance_error(
 ) -> Float[Array, ""]:
     r""":math:`\max_k |f(\Omega_k\theta) - f(\theta)|` over ``n_transforms`` random gauge transformations."""
     model, theta = _check_model(model), _as_links(theta, ndim=3)
-    n, L = check_count(n_transforms, "n_transforms"), theta.shape[-1]
+    out = np.asarray(predict(model, _orbit(key, theta, check_count(n_transforms, "n_transforms"))))
+    return jax.device_put(np.max(np.abs(out[1:] - out[0])))
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _orbit(key: Array, theta: Array, n: int) -> Array:
+    """``theta`` and ``n`` random gauge transformations of it, shape ``(n + 1, 2, L, L)``."""
+    L = theta.shape[-1]
     alphas = _uniform(key, (n, L, L), theta.dtype, -jnp.pi, jnp.pi)
-    out = predict(
-        model, jnp.concatenate([theta[None], gauge_transform(jnp.broadcast_to(theta, (n, 2, L, L)), alphas)])
-    )
-    return jnp.max(jnp.abs(out[1:] - out[0]))
+    return jnp.concatenate([theta[None], _gauge(jnp.broadcast_to(theta, (n, 2, L, L)), alphas)])
 
 
 @eqx.filter_jit

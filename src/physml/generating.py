@@ -305,6 +305,11 @@ def phase_energy(system: Hamiltonian, x: Float[ArrayLike, "... 2d"]) -> Float[Ar
     if not isinstance(system, Hamiltonian):
         raise ValueError(f"system must be a physml.integrators.Hamiltonian, got {type(system).__name__}")
     x = _check_states(x)
+    return _phase_energy(system, x)
+
+
+@eqx.filter_jit
+def _phase_energy(system: Hamiltonian, x: Array) -> Array:
     q, p = _split(x.reshape(-1, x.shape[-1]))
     return (jax.vmap(system.kinetic)(p) + jax.vmap(system.potential)(q)).reshape(x.shape[:-1])
 

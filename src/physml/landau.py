@@ -85,7 +85,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, ArrayLike, Float
 
-from ._checks import check_count, check_positive, is_real
+from ._checks import check_count, check_positive, is_real, to_device
 
 __all__ = [
     "LEARNING_RATES",
@@ -155,6 +155,11 @@ class Extrapolation(NamedTuple):
         rate_true: :func:`relaxation_rate`, shape ``(k,)``.
         trajectory_error: root-mean-square error of the model's trajectories against the exact
             ones, over the initial values and times given, shape ``(k,)``, units of :math:`m`.
+        times: the times of the compared trajectories, shape ``(n_t,)``.
+        trajectories: the model's trajectories from each initial value at each temperature,
+            shape ``(k, n_initial, n_t)``.
+        exact: :func:`landau_solution` at the same temperatures, initial values and times,
+            shape ``(k, n_initial, n_t)``.
     """
 
     temperatures: Array
@@ -163,6 +168,9 @@ class Extrapolation(NamedTuple):
     rate: Array
     rate_true: Array
     trajectory_error: Array
+    times: Array
+    trajectories: Array
+    exact: Array
 
 
 # ---------------------------------------------------------------- validation (NumPy, no compiling)
@@ -190,7 +198,7 @@ def _real(x: Any, name: str, ndim: int | None = None) -> Array:
         raise ValueError(f"{name} must be a non-empty {ndim}-D array, got shape {a.shape}")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} holds NaN or infinite values")
-    return jnp.asarray(x)
+    return to_device(x)
 
 
 def _times(times: Any) -> Array:
@@ -219,7 +227,7 @@ def _rhs(a: Array, b: Any, m: Array) -> Array:
 
 def _coefficients(params: Any) -> Array:
     """``(a0, Tc, b)`` as an array, traced by the compiled functions (new values do not recompile)."""
-    return jnp.asarray(_params(params), dtype=jnp.result_type(float))
+    return jax.device_put(np.asarray(_params(params), dtype=jnp.result_type(float)))
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -714,7 +722,12 @@ def learned_tc(model: StructuredLandau) -> Float[Array, ""]:
         raise ValueError(
             f"learned_tc needs a StructuredLandau (a black box has no T_c), got {type(model).__name__}"
         )
-    return -model.c[0] / model.c[1]
+    return _tc(model.c)
+
+
+@jax.jit
+def _tc(c: Array) -> Array:
+    return -c[0] / c[1]
 
 
 # ------------------------------------------------------------------------- extrapolation
@@ -735,7 +748,15 @@ def _extrapolate(field: Field, coefficients: Array, T: Array, m0: Array, times: 
     error = jnp.sqrt(jnp.mean((path - exact) ** 2, axis=(1, 2)))
     a = a0 * (T - Tc)
     return Extrapolation(
-        T, m_star, jnp.sqrt(jnp.maximum(-a, 0.0) / b), rate, jnp.where(a > 0, a, -2 * a), error
+        T,
+        m_star,
+        jnp.sqrt(jnp.maximum(-a, 0.0) / b),
+        rate,
+        jnp.where(a > 0, a, -2 * a),
+        error,
+        times,
+        path,
+        exact,
     )
 
 
@@ -754,7 +775,9 @@ def extrapolation(
     :func:`predicted_equilibrium`, steps of 0.1), the linear relaxation rate
     :math:`-\partial_m f_\theta(m^*, T)` there, and the RMS error against :func:`landau_solution`
     of the trajectories from ``m0`` over ``times`` (four RK4 steps per interval, so that the
-    error is the vector field's, not the solver's: :math:`< 10^{-5}` for the true field).
+    error is the vector field's, not the solver's: :math:`< 10^{-5}` for the true field). The
+    compared trajectories are returned too, for plotting. One compiled program per model type
+    and shape.
 
     Args:
         model: as ``field`` of :func:`rollout`.
