@@ -5,11 +5,14 @@ The cells run in this process, in order, with matplotlib's Agg backend and their
 captured; a cell marked ``remove-cell`` that installs on Colab is skipped. The durations come
 from ``jax.monitoring`` (the events JAX records for every trace, lowering and compilation), so
 nothing is patched. ``--programs N`` also lists the N costliest compiled programs by name;
-``--check`` compares each ``# NBVAL_CHECK_OUTPUT`` cell's printed text with the output stored in
-the notebook, so that a change made for speed can be seen to leave the checked numbers alone.
+``--sites`` lists every compiled program with where it was asked for (the notebook line and
+the innermost ``physml`` function on the stack), to find the small programs that eager
+operations compile one by one; ``--check`` compares each ``# NBVAL_CHECK_OUTPUT`` cell's
+printed text with the output stored in the notebook, so that a change made for speed can be
+seen to leave the checked numbers alone.
 
     .venv/bin/python bench/notebook_profile.py chapters/07_physics_as_inductive_bias.ipynb
-    .venv/bin/python bench/notebook_profile.py NOTEBOOK --programs 20 --check --json
+    .venv/bin/python bench/notebook_profile.py NOTEBOOK --programs 20 --sites --check --json
 
 Run it on a quiet machine and more than once: on a shared 2-core VM the same notebook's total
 varies by ±10 % between runs. The in-process total leaves out the kernel start and the
@@ -26,6 +29,7 @@ import json
 import os
 import sys
 import time
+import traceback
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
@@ -53,17 +57,32 @@ def _code_cells(path: str) -> list[tuple[int, str, str]]:
     return cells
 
 
+def _site(stack: traceback.StackSummary) -> str:
+    """Where a program was asked for: the notebook line, and the innermost ``physml`` frame."""
+    cell = next(
+        (f"{f.filename[1:-1]}:{f.lineno}" for f in reversed(stack) if f.filename.startswith("<cell")), "?"
+    )
+    package = "/physml/"
+    inner = next((f for f in reversed(stack) if package in f.filename), None)
+    where = f" {inner.filename.rsplit(package, 1)[1]}:{inner.lineno} {inner.name}" if inner else ""
+    return cell + where
+
+
 def profile(path: str, check: bool) -> dict:
     import jax.monitoring
     import matplotlib
 
     matplotlib.use("Agg")
     events: list[tuple[int, str, str, float]] = []
+    sites: list[tuple[str, str, float]] = []
     current = {"cell": -1}
 
     def listen(event: str, duration: float, **kwargs: object) -> None:
         if event in EVENTS:
-            events.append((current["cell"], EVENTS[event], str(kwargs.get("fun_name", "?")), duration))
+            name = str(kwargs.get("fun_name", "?")).removeprefix("jit(").removesuffix(")")
+            events.append((current["cell"], EVENTS[event], name, duration))
+            if EVENTS[event] == "compile":
+                sites.append((name, _site(traceback.extract_stack()), duration))
 
     jax.monitoring.register_event_duration_secs_listener(listen)
     namespace: dict = {"__name__": "__main__"}
@@ -87,24 +106,33 @@ def profile(path: str, check: bool) -> dict:
     empty = {"programs": 0, "trace": 0.0, "lower": 0.0, "compile": 0.0}
     by_program: dict = collections.defaultdict(lambda: dict(empty))
     for cell, kind, name, duration in events:
-        entry = by_program[cell, name.removeprefix("jit(").removesuffix(")")]
+        entry = by_program[cell, name]
         entry[kind] += duration
         entry["programs"] += kind == "compile"
     programs = [{"cell": c, "name": n, **v} for (c, n), v in by_program.items()]
     programs.sort(key=lambda p: -(p["trace"] + p["lower"] + p["compile"]))
-    return {"notebook": path, "total": total, "cells": rows, "programs": programs, "mismatches": mismatches}
+    return {
+        "notebook": path,
+        "total": total,
+        "cells": rows,
+        "programs": programs,
+        "sites": [{"name": n, "site": w, "compile": d} for n, w, d in sites],
+        "mismatches": mismatches,
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("notebook")
     parser.add_argument("--programs", type=int, default=0, help="list the N costliest compiled programs")
+    parser.add_argument("--sites", action="store_true", help="list every compiled program and its call site")
     parser.add_argument("--check", action="store_true", help="compare checked cells with their stored output")
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of tables")
     args = parser.parse_args()
     result = profile(args.notebook, args.check)
     if args.json:
-        print(json.dumps({**result, "programs": result["programs"][: args.programs]}))
+        sites = result["sites"] if args.sites else []
+        print(json.dumps({**result, "programs": result["programs"][: args.programs], "sites": sites}))
         return 1 if result["mismatches"] else 0
     head = f"{'cell':>4} {'wall':>7} {'trace':>7} {'lower':>7} {'compile':>8} {'programs':>9} {'other':>7}"
     print(head)
@@ -125,6 +153,10 @@ def main() -> int:
                 f"{p['cell']:>4} {p['name']:<32.32} {p['trace']:>7.2f} {p['lower']:>7.2f} "
                 f"{p['compile']:>8.2f} {p['programs']:>6d}"
             )
+    if args.sites:
+        print(f"\n{'program':<24} {'compile':>8}  asked for at (notebook line, innermost physml frame)")
+        for site in result["sites"]:
+            print(f"{site['name']:<24.24} {site['compile']:>8.3f}  {site['site']}")
     for m in result["mismatches"]:
         print(f"\ncell {m['cell']} printed other text than its stored output:\n{m['now']}", file=sys.stderr)
     if args.check and not result["mismatches"]:
