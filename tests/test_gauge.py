@@ -349,7 +349,7 @@ def test_padding_with_zero_weights_changes_nothing_but_rounding():
 @pytest.mark.parametrize("n", [1, 5, 32, 33, 70])
 def test_predict_in_blocks_equals_one_vmap(n):
     """predict() evaluates 32 configurations at a time, padding the last block: the same outputs
-    as the whole batch at once, for any number of configurations, and one compiled program."""
+    as the whole batch at once, for any number of configurations."""
     theta = links(40, 4, (n,))
     for model in (G.LCNN(key=jax.random.key(1)), G.PlainCNN(key=jax.random.key(2))):
         whole = jax.jit(jax.vmap(model))(theta)
